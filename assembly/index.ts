@@ -1,0 +1,14 @@
+// Entry point of the r3mem kernels. Everything the TypeScript side calls is re-exported here.
+// Memory is a TLSF heap (incremental runtime) that the host drives through alloc/free; kernels
+// themselves never allocate, so memory stays flat across calls.
+
+export function alloc(bytes: usize): usize {
+  return heap.alloc(bytes);
+}
+
+export function free(ptr: usize): void {
+  heap.free(ptr);
+}
+
+export * from "./matmul_q8";
+export * from "./matmul_f32";

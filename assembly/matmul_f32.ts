@@ -1,0 +1,1 @@
+export function matmul_f32_placeholder(): void {}

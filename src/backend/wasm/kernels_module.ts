@@ -1,0 +1,142 @@
+/**
+ * The one module that touches the WebAssembly kernels: loads `r3mem_kernels.wasm` with
+ * `@assemblyscript/loader` and describes its exports. Nothing else imports the binary.
+ *
+ * @module
+ */
+import { instantiate } from "@assemblyscript/loader";
+
+type Ptr = number;
+
+/** The raw exports of the kernel module (pointers are byte offsets into `memory`). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): Ptr;
+  free(ptr: Ptr): void;
+  // matmul
+  q8_packed_bytes(n: number, k: number): number;
+  q8_pack(dst: Ptr, src: Ptr, n: number, k: number): void;
+  q8_scratch_bytes(m: number, k: number): number;
+  matmul_q8_f32(
+    out: Ptr,
+    x: Ptr,
+    wp: Ptr,
+    sw: Ptr,
+    m: number,
+    k: number,
+    n: number,
+    scratch: Ptr,
+  ): void;
+  matmul_f32(
+    out: Ptr,
+    a: Ptr,
+    b: Ptr,
+    m: number,
+    k: number,
+    n: number,
+    transA: number,
+    transB: number,
+    accumulate: number,
+    fast: number,
+  ): void;
+  // elementwise / rows
+  add_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  axpy_f32(out: Ptr, x: Ptr, alpha: number, n: number): void;
+  mul_f32(out: Ptr, x: Ptr, y: Ptr, n: number): void;
+  rmsnorm_f32(out: Ptr, x: Ptr, w: Ptr, rows: number, d: number, eps: number, invRms: Ptr): void;
+  rmsnorm_backward_f32(
+    dx: Ptr,
+    dw: Ptr,
+    dy: Ptr,
+    x: Ptr,
+    w: Ptr,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  softmax_f32(out: Ptr, x: Ptr, rows: number, n: number): void;
+  silu_f32(out: Ptr, x: Ptr, n: number): void;
+  silu_backward_f32(dx: Ptr, dy: Ptr, x: Ptr, n: number): void;
+  gelu_f32(out: Ptr, x: Ptr, n: number): void;
+  gelu_backward_f32(dx: Ptr, dy: Ptr, x: Ptr, n: number): void;
+  rope_f32(
+    x: Ptr,
+    t: number,
+    heads: number,
+    headDim: number,
+    pos0: number,
+    theta: number,
+    inverse: number,
+  ): void;
+  embedding_f32(out: Ptr, table: Ptr, ids: Ptr, count: number, d: number): void;
+  embedding_backward_f32(dtable: Ptr, dout: Ptr, ids: Ptr, count: number, d: number): void;
+  attention_f32(
+    out: Ptr,
+    q: Ptr,
+    k: Ptr,
+    v: Ptr,
+    keyLimit: Ptr,
+    tq: number,
+    tk: number,
+    heads: number,
+    headDim: number,
+    probs: Ptr,
+    scratch: Ptr,
+  ): void;
+  attention_scratch_bytes(tq: number, tk: number, heads: number, headDim: number): number;
+  attention_backward_f32(
+    dq: Ptr,
+    dk: Ptr,
+    dv: Ptr,
+    dout: Ptr,
+    q: Ptr,
+    k: Ptr,
+    v: Ptr,
+    probs: Ptr,
+    tq: number,
+    tk: number,
+    heads: number,
+    headDim: number,
+    scratch: Ptr,
+  ): void;
+  attention_backward_scratch_bytes(tq: number, tk: number, heads: number, headDim: number): number;
+  cross_entropy_f32(logits: Ptr, targets: Ptr, rows: number, vocab: number, dlogits: Ptr): number;
+  couple_f32(out: Ptr, x: Ptr, f: Ptr, n: number, inverse: number): void;
+  couple_fixed(out: Ptr, x: Ptr, f: Ptr, n: number, fracBits: number, inverse: number): void;
+  from_fixed(out: Ptr, x: Ptr, n: number, fracBits: number): void;
+  to_fixed(out: Ptr, x: Ptr, n: number, fracBits: number): void;
+  adamw_f32(
+    param: Ptr,
+    grad: Ptr,
+    m: Ptr,
+    v: Ptr,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+}
+
+/** URL of the committed kernel binary, next to this file. */
+export const KERNELS_URL: URL = new URL("./r3mem_kernels.wasm", import.meta.url);
+
+async function readBinary(url: URL): Promise<Uint8Array> {
+  if (url.protocol === "file:" && typeof Deno !== "undefined") return await Deno.readFile(url);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`Cannot load kernels from ${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/**
+ * Instantiates the kernel module (a fresh instance with its own memory on every call).
+ *
+ * @param source The binary, or where to read it (defaults to the committed module).
+ */
+export async function loadKernels(source: URL | Uint8Array = KERNELS_URL): Promise<KernelExports> {
+  const bytes = source instanceof Uint8Array ? source : await readBinary(source);
+  const { exports } = await instantiate<Record<string, unknown>>(bytes as BufferSource, {});
+  return exports as unknown as KernelExports;
+}
