@@ -97,6 +97,8 @@ export interface Backend {
   free(buf: F32 | I32 | Q8Matrix): void;
   /** Bytes the backend currently holds for live buffers (for leak tests). */
   bytesInUse(): number;
+  /** Bytes of backing memory reserved (the WebAssembly memory's size), if the backend has one. */
+  memoryBytes?(): number;
 
   // ── matrix products ────────────────────────────────────────────────────────
   /**

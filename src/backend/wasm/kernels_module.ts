@@ -26,6 +26,7 @@ export interface KernelExports {
     k: number,
     n: number,
     scratch: Ptr,
+    relaxed: number,
   ): void;
   matmul_f32(
     out: Ptr,

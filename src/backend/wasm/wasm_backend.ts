@@ -65,11 +65,15 @@ class WasmBackend implements Backend {
   constructor(private readonly k: KernelExports, readonly deterministic: boolean) {}
 
   // ── memory ─────────────────────────────────────────────────────────────────
+  // The buffer object changes when memory grows: always take views afresh.
+  #mem(): ArrayBuffer {
+    return this.k.memory.buffer as ArrayBuffer;
+  }
   #alloc(bytes: number): number {
     const size = Math.max(16, bytes);
     const ptr = this.k.alloc(size);
     if (!ptr) throw new RangeError(`WebAssembly allocation of ${size} bytes failed`);
-    new Uint8Array(this.k.memory.buffer, ptr, size).fill(0);
+    new Uint8Array(this.#mem(), ptr, size).fill(0);
     this.#live.set(ptr, size);
     this.#bytes += size;
     return ptr;
@@ -90,7 +94,7 @@ class WasmBackend implements Backend {
     return this.#scratch;
   }
   #f32view(b: WasmF32): Float32Array {
-    return new Float32Array(this.k.memory.buffer, b.ptr, b.length);
+    return new Float32Array(this.#mem(), b.ptr, b.length);
   }
   #check(b: F32 | I32, n: number, what: string): number {
     const w = b as AnyBuf;
@@ -110,7 +114,7 @@ class WasmBackend implements Backend {
   i32(init: number | ArrayLike<number>): I32 {
     const n = typeof init === "number" ? init : init.length;
     const b = new WasmI32(this.#alloc(n * 4), n);
-    if (typeof init !== "number") new Int32Array(this.k.memory.buffer, b.ptr, n).set(init);
+    if (typeof init !== "number") new Int32Array(this.#mem(), b.ptr, n).set(init);
     return b;
   }
   read(buf: F32): Float32Array {
@@ -119,17 +123,17 @@ class WasmBackend implements Backend {
   }
   readI32(buf: I32): Int32Array {
     const p = this.#check(buf, 0, "readI32");
-    return new Int32Array(this.k.memory.buffer, p, buf.length).slice();
+    return new Int32Array(this.#mem(), p, buf.length).slice();
   }
   write(buf: F32 | I32, data: ArrayLike<number>, offset = 0): void {
     const p = this.#check(buf, offset + data.length, "write");
     const View = buf.dtype === "f32" ? Float32Array : Int32Array;
-    new View(this.k.memory.buffer, p + offset * 4, data.length).set(data);
+    new View(this.#mem(), p + offset * 4, data.length).set(data);
   }
   copy(dst: F32, dstOffset: number, src: F32, srcOffset: number, n: number): void {
     const d = this.#check(dst, dstOffset + n, "copy dst");
     const s = this.#check(src, srcOffset + n, "copy src");
-    const u8 = new Uint8Array(this.k.memory.buffer);
+    const u8 = new Uint8Array(this.#mem());
     u8.copyWithin(d + dstOffset * 4, s + srcOffset * 4, s + (srcOffset + n) * 4);
   }
   fill(buf: F32, value: number): void {
@@ -146,9 +150,9 @@ class WasmBackend implements Backend {
     const packed = this.#alloc(this.k.q8_packed_bytes(rows, cols));
     const paddedRows = Math.ceil(rows / 8) * 8;
     const sp = this.#alloc(paddedRows * 4);
-    new Float32Array(this.k.memory.buffer, sp, rows).set(scales);
+    new Float32Array(this.#mem(), sp, rows).set(scales);
     const tmp = this.#alloc(q.length);
-    new Int8Array(this.k.memory.buffer, tmp, q.length).set(q);
+    new Int8Array(this.#mem(), tmp, q.length).set(q);
     this.k.q8_pack(packed, tmp, rows, cols);
     this.#release(tmp);
     return new WasmQ8(packed, sp, rows, cols);
@@ -163,6 +167,9 @@ class WasmBackend implements Backend {
   bytesInUse(): number {
     return this.#bytes;
   }
+  memoryBytes(): number {
+    return this.k.memory.buffer.byteLength;
+  }
 
   // ── matrix products ────────────────────────────────────────────────────────
   matmulQ8(out: F32, x: F32, w: Q8Matrix, m: number): void {
@@ -173,7 +180,17 @@ class WasmBackend implements Backend {
     const o = this.#check(out, m * wq.rows, "matmulQ8 out");
     const xp = this.#check(x, m * wq.cols, "matmulQ8 x");
     const scratch = this.#scratchFor(this.k.q8_scratch_bytes(m, wq.cols));
-    this.k.matmul_q8_f32(o, xp, wq.packed, wq.scales, m, wq.cols, wq.rows, scratch);
+    this.k.matmul_q8_f32(
+      o,
+      xp,
+      wq.packed,
+      wq.scales,
+      m,
+      wq.cols,
+      wq.rows,
+      scratch,
+      this.deterministic ? 0 : 1,
+    );
   }
   matmul(
     out: F32,
