@@ -12,3 +12,13 @@ export function free(ptr: usize): void {
 
 export * from "./matmul_q8";
 export * from "./matmul_f32";
+export * from "./nn/elementwise";
+export * from "./nn/rmsnorm";
+export * from "./nn/softmax";
+export * from "./nn/activation";
+export * from "./nn/rope";
+export * from "./nn/embedding";
+export * from "./nn/attention";
+export * from "./nn/cross_entropy";
+export * from "./nn/coupling";
+export * from "./nn/adamw";

@@ -26,68 +26,84 @@ function finishScalar(dst: usize, v: f32, accumulate: bool): void {
 }
 
 // a element (m, k) lives at a + m*ams + k*aks (bytes); b is row-major [K, N].
-function mm_broadcast<MODE>(
-  out: usize,
-  a: usize,
-  ams: usize,
-  aks: usize,
-  b: usize,
-  m: i32,
-  k: i32,
-  n: i32,
-  accumulate: bool,
-): void {
-  const bRow = <usize>n * 4;
+// Column strips of 8 are the outer loop, so a strip of b (K x 32 bytes) stays in cache while
+// every row block of a passes over it; 6 rows x 8 columns = 12 accumulators per block.
+function mm_broadcast<MODE>(out: usize, a: usize, ams: usize, aks: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool, scratch: usize): void {
+  // With several row blocks, copy each strip of b to contiguous scratch first: b's rows are
+  // often a power-of-two apart, and walking them would thrash a few L1 sets.
+  const pack = m >= 6 && scratch != 0;
+  const bRow: usize = pack ? 32 : <usize>n * 4;
   const oRow = <usize>n * 4;
   const n8 = n & ~7;
-  let r = 0;
-  for (; r + 4 <= m; r += 4) {
-    const a0 = a + <usize>r * ams;
-    const a1 = a0 + ams;
-    const a2 = a1 + ams;
-    const a3 = a2 + ams;
-    for (let c = 0; c < n8; c += 8) {
+  for (let c = 0; c < n8; c += 8) {
+    let bc = b + <usize>c * 4;
+    if (pack) {
+      const src = bc;
+      for (let kk = 0; kk < k; kk++) {
+        const row = src + <usize>kk * <usize>n * 4;
+        v128.store(scratch + <usize>kk * 32, v128.load(row));
+        v128.store(scratch + <usize>kk * 32, v128.load(row, 16), 16);
+      }
+      bc = scratch;
+    }
+    let r = 0;
+    for (; r + 6 <= m; r += 6) {
+      const a0 = a + <usize>r * ams;
+      const a1 = a0 + ams;
+      const a2 = a1 + ams;
+      const a3 = a2 + ams;
+      const a4 = a3 + ams;
+      const a5 = a4 + ams;
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
       let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let bp = b + <usize>c * 4;
+      let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+      let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+      let bp = bc;
       let ak: usize = 0;
       for (let kk = 0; kk < k; kk++) {
         const b0 = v128.load(bp);
         const b1 = v128.load(bp, 16);
         bp += bRow;
-        let s = v128.load32_splat(a0 + ak);
-        c00 = madd<MODE>(s, b0, c00);
-        c01 = madd<MODE>(s, b1, c01);
-        s = v128.load32_splat(a1 + ak);
-        c10 = madd<MODE>(s, b0, c10);
-        c11 = madd<MODE>(s, b1, c11);
-        s = v128.load32_splat(a2 + ak);
-        c20 = madd<MODE>(s, b0, c20);
-        c21 = madd<MODE>(s, b1, c21);
-        s = v128.load32_splat(a3 + ak);
-        c30 = madd<MODE>(s, b0, c30);
-        c31 = madd<MODE>(s, b1, c31);
+        const s0 = v128.load32_splat(a0 + ak);
+        c00 = madd<MODE>(s0, b0, c00);
+        c01 = madd<MODE>(s0, b1, c01);
+        const s1 = v128.load32_splat(a1 + ak);
+        c10 = madd<MODE>(s1, b0, c10);
+        c11 = madd<MODE>(s1, b1, c11);
+        const s2 = v128.load32_splat(a2 + ak);
+        c20 = madd<MODE>(s2, b0, c20);
+        c21 = madd<MODE>(s2, b1, c21);
+        const s3 = v128.load32_splat(a3 + ak);
+        c30 = madd<MODE>(s3, b0, c30);
+        c31 = madd<MODE>(s3, b1, c31);
+        const s4 = v128.load32_splat(a4 + ak);
+        c40 = madd<MODE>(s4, b0, c40);
+        c41 = madd<MODE>(s4, b1, c41);
+        const s5 = v128.load32_splat(a5 + ak);
+        c50 = madd<MODE>(s5, b0, c50);
+        c51 = madd<MODE>(s5, b1, c51);
         ak += aks;
       }
       const o = out + <usize>r * oRow + <usize>c * 4;
-      finish(o, c00, accumulate);
-      finish(o + 16, c01, accumulate);
-      finish(o + oRow, c10, accumulate);
-      finish(o + oRow + 16, c11, accumulate);
+      finish(o + 0 * oRow, c00, accumulate);
+      finish(o + 0 * oRow + 16, c01, accumulate);
+      finish(o + 1 * oRow, c10, accumulate);
+      finish(o + 1 * oRow + 16, c11, accumulate);
       finish(o + 2 * oRow, c20, accumulate);
       finish(o + 2 * oRow + 16, c21, accumulate);
       finish(o + 3 * oRow, c30, accumulate);
       finish(o + 3 * oRow + 16, c31, accumulate);
+      finish(o + 4 * oRow, c40, accumulate);
+      finish(o + 4 * oRow + 16, c41, accumulate);
+      finish(o + 5 * oRow, c50, accumulate);
+      finish(o + 5 * oRow + 16, c51, accumulate);
     }
-  }
-  // Remaining rows, 8 columns at a time.
-  for (; r < m; r++) {
-    const a0 = a + <usize>r * ams;
-    for (let c = 0; c < n8; c += 8) {
+    for (; r < m; r++) {
+      const a0 = a + <usize>r * ams;
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-      let bp = b + <usize>c * 4;
+      let bp = bc;
       let ak: usize = 0;
       for (let kk = 0; kk < k; kk++) {
         const s = v128.load32_splat(a0 + ak);
@@ -103,11 +119,11 @@ function mm_broadcast<MODE>(
   }
   // Column tail (n % 8), scalar, same k order.
   for (let c = n8; c < n; c++) {
-    for (r = 0; r < m; r++) {
+    for (let r = 0; r < m; r++) {
       let s: f32 = 0;
       const a0 = a + <usize>r * ams;
       for (let kk = 0; kk < k; kk++) {
-        s += load<f32>(a0 + <usize>kk * aks) * load<f32>(b + <usize>kk * bRow + <usize>c * 4);
+        s += load<f32>(a0 + <usize>kk * aks) * load<f32>(b + (<usize>kk * <usize>n + <usize>c) * 4);
       }
       finishScalar(out + <usize>r * oRow + <usize>c * 4, s, accumulate);
     }
@@ -121,13 +137,16 @@ function hsum(v: v128): f32 {
 }
 
 // out[m,n] = Σ_k a[m,k] b[n,k]: a row-major [M,K], b row-major [N,K]. One row of a against
-// four rows of b per pass; 4-wide partial sums, then a fixed-order horizontal sum and tail.
+// four rows of b per block; 4-wide partial sums, then a fixed-order horizontal sum and tail.
 function mm_dot<MODE>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
   const row = <usize>k * 4;
   const k4 = k & ~3;
   const oRow = <usize>n * 4;
-  for (let r = 0; r < m; r++) {
+  let r = 0;
+  // Two rows of a against four rows of b: eight independent accumulators.
+  for (; r + 2 <= m; r += 2) {
     const ar = a + <usize>r * row;
+    const as = ar + row;
     const o = out + <usize>r * oRow;
     let c = 0;
     for (; c + 4 <= n; c += 4) {
@@ -136,37 +155,72 @@ function mm_dot<MODE>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, ac
       const b2 = b1 + row;
       const b3 = b2 + row;
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0), u3 = f32x4.splat(0);
       for (let j: usize = 0; j < <usize>k4 * 4; j += 16) {
         const av = v128.load(ar + j);
-        s0 = madd<MODE>(av, v128.load(b0 + j), s0);
-        s1 = madd<MODE>(av, v128.load(b1 + j), s1);
-        s2 = madd<MODE>(av, v128.load(b2 + j), s2);
-        s3 = madd<MODE>(av, v128.load(b3 + j), s3);
+        const aw = v128.load(as + j);
+        const v0 = v128.load(b0 + j);
+        const v1 = v128.load(b1 + j);
+        const v2 = v128.load(b2 + j);
+        const v3 = v128.load(b3 + j);
+        s0 = madd<MODE>(av, v0, s0);
+        s1 = madd<MODE>(av, v1, s1);
+        s2 = madd<MODE>(av, v2, s2);
+        s3 = madd<MODE>(av, v3, s3);
+        u0 = madd<MODE>(aw, v0, u0);
+        u1 = madd<MODE>(aw, v1, u1);
+        u2 = madd<MODE>(aw, v2, u2);
+        u3 = madd<MODE>(aw, v3, u3);
       }
       let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
+      let w0 = hsum(u0), w1 = hsum(u1), w2 = hsum(u2), w3 = hsum(u3);
       for (let kk = k4; kk < k; kk++) {
-        const x = load<f32>(ar + <usize>kk * 4);
-        t0 += x * load<f32>(b0 + <usize>kk * 4);
-        t1 += x * load<f32>(b1 + <usize>kk * 4);
-        t2 += x * load<f32>(b2 + <usize>kk * 4);
-        t3 += x * load<f32>(b3 + <usize>kk * 4);
+        const off = <usize>kk * 4;
+        const x = load<f32>(ar + off);
+        const y = load<f32>(as + off);
+        const e0 = load<f32>(b0 + off), e1 = load<f32>(b1 + off);
+        const e2 = load<f32>(b2 + off), e3 = load<f32>(b3 + off);
+        t0 += x * e0;
+        t1 += x * e1;
+        t2 += x * e2;
+        t3 += x * e3;
+        w0 += y * e0;
+        w1 += y * e1;
+        w2 += y * e2;
+        w3 += y * e3;
       }
-      finishScalar(o + <usize>c * 4, t0, accumulate);
-      finishScalar(o + <usize>c * 4 + 4, t1, accumulate);
-      finishScalar(o + <usize>c * 4 + 8, t2, accumulate);
-      finishScalar(o + <usize>c * 4 + 12, t3, accumulate);
+      const oc = o + <usize>c * 4;
+      finishScalar(oc, t0, accumulate);
+      finishScalar(oc + 4, t1, accumulate);
+      finishScalar(oc + 8, t2, accumulate);
+      finishScalar(oc + 12, t3, accumulate);
+      finishScalar(oc + oRow, w0, accumulate);
+      finishScalar(oc + oRow + 4, w1, accumulate);
+      finishScalar(oc + oRow + 8, w2, accumulate);
+      finishScalar(oc + oRow + 12, w3, accumulate);
     }
     for (; c < n; c++) {
-      const b0 = b + <usize>c * row;
-      let s0 = f32x4.splat(0);
-      for (let j: usize = 0; j < <usize>k4 * 4; j += 16) {
-        s0 = madd<MODE>(v128.load(ar + j), v128.load(b0 + j), s0);
-      }
-      let t0 = hsum(s0);
-      for (let kk = k4; kk < k; kk++) t0 += load<f32>(ar + <usize>kk * 4) * load<f32>(b0 + <usize>kk * 4);
-      finishScalar(o + <usize>c * 4, t0, accumulate);
+      dot_one<MODE>(o + <usize>c * 4, ar, b + <usize>c * row, k, k4, accumulate);
+      dot_one<MODE>(o + oRow + <usize>c * 4, as, b + <usize>c * row, k, k4, accumulate);
     }
   }
+  for (; r < m; r++) {
+    const ar = a + <usize>r * row;
+    const o = out + <usize>r * oRow;
+    for (let c = 0; c < n; c++) dot_one<MODE>(o + <usize>c * 4, ar, b + <usize>c * row, k, k4, accumulate);
+  }
+}
+
+// One output of the NT form, with the same summation order as the blocked loop above.
+@inline
+function dot_one<MODE>(dst: usize, ar: usize, br: usize, k: i32, k4: i32, accumulate: bool): void {
+  let s0 = f32x4.splat(0);
+  for (let j: usize = 0; j < <usize>k4 * 4; j += 16) {
+    s0 = madd<MODE>(v128.load(ar + j), v128.load(br + j), s0);
+  }
+  let t0 = hsum(s0);
+  for (let kk = k4; kk < k; kk++) t0 += load<f32>(ar + <usize>kk * 4) * load<f32>(br + <usize>kk * 4);
+  finishScalar(dst, t0, accumulate);
 }
 
 // Both operands transposed: rare, plain loops.
@@ -181,6 +235,11 @@ function mm_tt(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulat
       finishScalar(out + (<usize>r * <usize>n + <usize>c) * 4, s, accumulate);
     }
   }
+}
+
+/** Scratch bytes matmul_f32 wants for inner size k (one packed strip of b). */
+export function matmul_f32_scratch_bytes(k: i32): i32 {
+  return k * 32 + 16;
 }
 
 /**
@@ -198,6 +257,7 @@ export function matmul_f32(
   transB: i32,
   accumulate: i32,
   fast: i32,
+  scratch: usize,
 ): void {
   const acc = accumulate != 0;
   if (transB != 0) {
@@ -208,6 +268,6 @@ export function matmul_f32(
   }
   const ams: usize = transA != 0 ? 4 : <usize>k * 4;
   const aks: usize = transA != 0 ? <usize>m * 4 : 4;
-  if (fast) mm_broadcast<f32>(out, a, ams, aks, b, m, k, n, acc);
-  else mm_broadcast<i32>(out, a, ams, aks, b, m, k, n, acc);
+  if (fast) mm_broadcast<f32>(out, a, ams, aks, b, m, k, n, acc, scratch);
+  else mm_broadcast<i32>(out, a, ams, aks, b, m, k, n, acc, scratch);
 }

@@ -55,7 +55,7 @@ function quantize_rows(xq: usize, sx: usize, x: usize, m: i32, k: i32): void {
     const qrow = xq + <usize>r * <usize>kq * 4;
     let vmax = f32x4.splat(0);
     let c = 0;
-    for (; c + 4 <= k; c += 4) vmax = f32x4.max(vmax, f32x4.abs(v128.load(row + <usize>c * 4)));
+    for (; c + 4 <= k; c += 4) vmax = f32x4.pmax(vmax, f32x4.abs(v128.load(row + <usize>c * 4)));
     let amax = max(
       max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
       max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),

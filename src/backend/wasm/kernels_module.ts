@@ -39,7 +39,9 @@ export interface KernelExports {
     transB: number,
     accumulate: number,
     fast: number,
+    scratch: Ptr,
   ): void;
+  matmul_f32_scratch_bytes(k: number): number;
   // elementwise / rows
   add_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
   axpy_f32(out: Ptr, x: Ptr, alpha: number, n: number): void;

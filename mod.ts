@@ -1,0 +1,95 @@
+/**
+ * r3mem — reversible compressed memory for language-model applications, after R³Mem
+ * (Wang et al., 2025). Text is compressed into a small hierarchical memory of virtual memory
+ * tokens by a reversible transformer; running the same network backward reconstructs it,
+ * exactly when the memory carries its range-coded residual.
+ *
+ * @example Compress, store, restore, search
+ * ```ts ignore
+ * import { Memory, R3Mem } from "@r3mem/r3mem";
+ * const r3 = await R3Mem.load(); // the embedded default model
+ * const memory = await r3.compress("Meeting moved to Friday.\n\nBring the slides.");
+ * const bytes = memory.toBytes(); // .r3m
+ * const text = await r3.reconstruct(Memory.fromBytes(bytes));
+ * const hits = await r3.search("when is the meeting?", [memory], { k: 1 });
+ * ```
+ *
+ * @module
+ */
+import type { Memory } from "./src/codec/memory.ts";
+import { type CompressOptions, R3Mem, type ReconstructOptions } from "./src/r3mem.ts";
+
+export {
+  type CompressOptions,
+  DEFAULT_WEIGHTS_URL,
+  type LoadOptions,
+  type LoadProgress,
+  R3Mem,
+  type ReconstructOptions,
+  type SearchHit,
+  type SearchOptions,
+} from "./src/r3mem.ts";
+export {
+  type LevelCounts,
+  Memory,
+  type MemoryData,
+  type MemoryNode,
+  type MemoryStats,
+  type NodeLevel,
+} from "./src/codec/memory.ts";
+export {
+  FormatError,
+  InputError,
+  ModelMismatchError,
+  R3MemError,
+  type R3MemErrorCode,
+} from "./src/errors.ts";
+export type { ModelConfig } from "./src/model/config.ts";
+export type { Backend } from "./src/backend/backend.ts";
+
+let defaultModel: Promise<R3Mem> | undefined;
+
+/**
+ * The embedded default model, loaded once and shared.
+ *
+ * @example
+ * ```ts ignore
+ * import { defaultR3Mem } from "@r3mem/r3mem";
+ * const r3 = await defaultR3Mem();
+ * console.log(r3.fingerprint);
+ * ```
+ */
+export function defaultR3Mem(): Promise<R3Mem> {
+  defaultModel ??= R3Mem.load().catch((e) => {
+    defaultModel = undefined; // let a later call retry
+    throw e;
+  });
+  return defaultModel;
+}
+
+/**
+ * Compresses `text` with the default model (see {@link R3Mem.compress}).
+ *
+ * @example
+ * ```ts ignore
+ * import { compress } from "@r3mem/r3mem";
+ * const memory = await compress("Remember this.");
+ * console.log(memory.stats().bytes);
+ * ```
+ */
+export async function compress(text: string, options?: CompressOptions): Promise<Memory> {
+  return await (await defaultR3Mem()).compress(text, options);
+}
+
+/**
+ * Reconstructs a memory's text with the default model (see {@link R3Mem.reconstruct}).
+ *
+ * @example
+ * ```ts ignore
+ * import { compress, reconstruct } from "@r3mem/r3mem";
+ * console.log(await reconstruct(await compress("Remember this."))); // "Remember this."
+ * ```
+ */
+export async function reconstruct(memory: Memory, options?: ReconstructOptions): Promise<string> {
+  return await (await defaultR3Mem()).reconstruct(memory, options);
+}

@@ -1,0 +1,370 @@
+/**
+ * The `Memory` type: a tree of int8 memory slots (document → paragraphs → sentences) written by
+ * one model, optionally with the range-coded residual that makes it lossless, and its `.r3m`
+ * bytes (layout in `docs/FORMAT.md`).
+ *
+ * @example
+ * ```ts
+ * import { Memory } from "./memory.ts";
+ * const mem = new Memory({
+ *   modelFingerprint: "ab".repeat(32),
+ *   slotCount: 2,
+ *   dim: 4,
+ *   textBytes: 11,
+ *   tokenCount: 3,
+ *   nodes: [{
+ *     level: "document", parent: -1, byteStart: 0, byteEnd: 11, tokenStart: 0, tokenEnd: 3,
+ *     slots: new Int8Array(8), scales: new Float32Array([0.1, 0.2]),
+ *   }],
+ * });
+ * const again = Memory.fromBytes(mem.toBytes(), { expectModel: "ab".repeat(32) });
+ * console.log(again.levels(), again.lossless); // { document: 1, paragraph: 0, sentence: 0 } false
+ * ```
+ *
+ * @module
+ */
+
+import { InputError } from "../errors.ts";
+import {
+  type DecodeOptions,
+  decodeR3M,
+  encodedSize,
+  encodeValidated,
+  normalizeFingerprint,
+  validateMemoryData,
+} from "./r3m_format.ts";
+
+export type { DecodeOptions } from "./r3m_format.ts";
+
+/** Granularity of a memory node. */
+export type NodeLevel = "document" | "paragraph" | "sentence";
+
+/**
+ * One node of the memory tree: the compressed memory of one span of the text.
+ *
+ * Invariants (checked by `new Memory` and by the `.r3m` reader): node 0 is the `document` root
+ * (`parent` -1) and the only document; every other node's `parent` is an earlier index; a
+ * `paragraph`'s parent is the document and a `sentence`'s parent a paragraph; spans are
+ * half-open, ordered (`start ≤ end`), inside the parent's span (the root's inside the text) and
+ * siblings come in text order without overlapping.
+ */
+export interface MemoryNode {
+  /** Granularity. */
+  level: NodeLevel;
+  /** Index of the parent node in `MemoryData.nodes`, -1 for the root. */
+  parent: number;
+  /** Start of the span in the original UTF-8 bytes. */
+  byteStart: number;
+  /** End (exclusive) of the span in the original UTF-8 bytes. */
+  byteEnd: number;
+  /** Start of the span in tokens. */
+  tokenStart: number;
+  /** End (exclusive) of the span in tokens. */
+  tokenEnd: number;
+  /** `slotCount * dim` quantized values, slot-major: slot `s` is `slots[s*dim, (s+1)*dim)`. */
+  slots: Int8Array;
+  /** One finite scale per slot: value = `slots[s*dim + j] * scales[s]`. */
+  scales: Float32Array;
+}
+
+/** Everything a memory holds; what `.r3m` bytes encode. */
+export interface MemoryData {
+  /** SHA-256 of the weights file of the model that wrote it: 64 lower-case hex characters. */
+  modelFingerprint: string;
+  /** Memory slots per node (1 … 4096). */
+  slotCount: number;
+  /** Width of a slot (1 … 65536; `slotCount * dim` ≤ 2^24). */
+  dim: number;
+  /** Length of the original text in UTF-8 bytes. */
+  textBytes: number;
+  /** Length of the original text in tokens. */
+  tokenCount: number;
+  /** The tree, root first (see {@linkcode MemoryNode} for the invariants). */
+  nodes: MemoryNode[];
+  /** Range-coded residual: with it the memory restores the exact text. */
+  residual?: {
+    /** How many tokens (from the start) the residual codes, ≤ `tokenCount`. */
+    codedTokens: number;
+    /** The range coder's output. */
+    bytes: Uint8Array;
+  };
+  /** Small free-form annotations (≤ 64 entries, keys ≤ 64 and values ≤ 1024 UTF-8 bytes). */
+  meta?: Record<string, string>;
+}
+
+/** Node counts per level. */
+export interface LevelCounts {
+  /** Always 1. */
+  document: number;
+  /** Paragraph nodes. */
+  paragraph: number;
+  /** Sentence nodes. */
+  sentence: number;
+}
+
+/** Size statistics of a memory (see {@linkcode Memory.stats}). */
+export interface MemoryStats {
+  /** Size of the `.r3m` encoding in bytes. */
+  bytes: number;
+  /** Node counts per level. */
+  nodes: LevelCounts;
+  /** Memory slots in all nodes (`nodes × slotCount`). */
+  slots: number;
+  /** Bytes of the residual (0 when lossy). */
+  residualBytes: number;
+  /** Length of the original text in UTF-8 bytes. */
+  textBytes: number;
+  /** `textBytes / bytes`: above 1 the memory is smaller than the text. */
+  ratio: number;
+}
+
+/** Data just produced by the reader (already validated), handed to the constructor. */
+let trustedData: MemoryData | undefined;
+
+function trusted(data: MemoryData): Memory {
+  trustedData = data;
+  try {
+    return new Memory(data);
+  } finally {
+    trustedData = undefined;
+  }
+}
+
+/**
+ * A memory: validated {@linkcode MemoryData} plus its `.r3m` encoding. A `Memory` takes
+ * ownership of the data it is given (typed arrays are not copied); do not modify them
+ * afterwards.
+ *
+ * @example
+ * ```ts
+ * import { Memory } from "./memory.ts";
+ * const node = (level: "document" | "paragraph" | "sentence", parent: number, a: number, b: number) => ({
+ *   level, parent, byteStart: a, byteEnd: b, tokenStart: a, tokenEnd: b,
+ *   slots: new Int8Array(4), scales: new Float32Array([1]),
+ * });
+ * const mem = new Memory({
+ *   modelFingerprint: "0f".repeat(32), slotCount: 1, dim: 4, textBytes: 10, tokenCount: 10,
+ *   nodes: [node("document", -1, 0, 10), node("paragraph", 0, 0, 10), node("sentence", 1, 0, 4),
+ *     node("sentence", 1, 5, 10)],
+ *   residual: { codedTokens: 10, bytes: new Uint8Array([1, 2, 3]) },
+ * });
+ * console.log(mem.lossless, mem.levels().sentence, mem.stats().bytes === mem.toBytes().length);
+ * // true 2 true
+ * ```
+ */
+export class Memory {
+  readonly #data: MemoryData;
+
+  /**
+   * Wrap and validate memory data.
+   *
+   * @param data The memory. Validated (see `validateMemoryData` in `./r3m_format.ts`); the
+   *   fingerprint may be given in upper case and is normalised.
+   * @throws {InputError} If the data is not a valid memory.
+   */
+  constructor(data: MemoryData) {
+    if (data === trustedData && data !== undefined) {
+      this.#data = data;
+      return;
+    }
+    if (typeof data !== "object" || data === null) {
+      throw new InputError(`Memory data must be an object`);
+    }
+    const copy = { ...data, modelFingerprint: normalizeFingerprint(data.modelFingerprint) };
+    validateMemoryData(copy);
+    this.#data = copy;
+  }
+
+  /**
+   * Decode and validate `.r3m` bytes (see `decodeR3M` in `./r3m_format.ts` for every check).
+   *
+   * @param bytes The file.
+   * @param opts `expectModel`: the fingerprint of the model that will read the memory.
+   * @throws {FormatError} If the bytes are not a valid `.r3m` file.
+   * @throws {ModelMismatchError} If `opts.expectModel` is given and differs from the file's.
+   * @throws {InputError} If `bytes` is not a Uint8Array or `expectModel` not a fingerprint.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * import { ModelMismatchError } from "../errors.ts";
+   * const bytes = new Memory({
+   *   modelFingerprint: "11".repeat(32), slotCount: 1, dim: 1, textBytes: 0, tokenCount: 0,
+   *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 0, tokenStart: 0,
+   *     tokenEnd: 0, slots: new Int8Array(1), scales: new Float32Array(1) }],
+   * }).toBytes();
+   * try {
+   *   Memory.fromBytes(bytes, { expectModel: "22".repeat(32) });
+   * } catch (e) {
+   *   console.log(e instanceof ModelMismatchError); // true
+   * }
+   * ```
+   */
+  static fromBytes(bytes: Uint8Array, opts?: DecodeOptions): Memory {
+    return trusted(decodeR3M(bytes, opts));
+  }
+
+  /**
+   * The `.r3m` encoding (a new array each call). Canonical: `Memory.fromBytes(b).toBytes()`
+   * equals `b` for every valid file `b`.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * const mem = new Memory({
+   *   modelFingerprint: "ab".repeat(32), slotCount: 1, dim: 3, textBytes: 0, tokenCount: 0,
+   *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 0, tokenStart: 0,
+   *     tokenEnd: 0, slots: new Int8Array([1, 2, 3]), scales: new Float32Array([0.25]) }],
+   * });
+   * console.log(mem.toBytes().length === mem.byteLength); // true
+   * ```
+   */
+  toBytes(): Uint8Array {
+    return encodeValidated(this.#data);
+  }
+
+  /** The underlying data (owned by the memory: read it, do not modify it). */
+  get data(): Readonly<MemoryData> {
+    return this.#data;
+  }
+
+  /** The node tree, root first. */
+  get nodes(): readonly MemoryNode[] {
+    return this.#data.nodes;
+  }
+
+  /** SHA-256 (hex) of the weights of the model that wrote this memory. */
+  get modelFingerprint(): string {
+    return this.#data.modelFingerprint;
+  }
+
+  /** Memory slots per node. */
+  get slotCount(): number {
+    return this.#data.slotCount;
+  }
+
+  /** Width of one slot. */
+  get dim(): number {
+    return this.#data.dim;
+  }
+
+  /** Length of the original text in UTF-8 bytes. */
+  get textBytes(): number {
+    return this.#data.textBytes;
+  }
+
+  /** Length of the original text in tokens. */
+  get tokenCount(): number {
+    return this.#data.tokenCount;
+  }
+
+  /** The residual, if the memory is lossless. */
+  get residual(): MemoryData["residual"] {
+    return this.#data.residual;
+  }
+
+  /** Free-form annotations, if any. */
+  get meta(): Readonly<Record<string, string>> | undefined {
+    return this.#data.meta;
+  }
+
+  /** Whether the memory carries a residual that restores the exact text. */
+  get lossless(): boolean {
+    return this.#data.residual !== undefined;
+  }
+
+  /** Size of {@linkcode Memory.toBytes}'s result, computed without encoding. */
+  get byteLength(): number {
+    return encodedSize(this.#data);
+  }
+
+  /**
+   * Node counts per level.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * const mem = new Memory({
+   *   modelFingerprint: "ab".repeat(32), slotCount: 1, dim: 1, textBytes: 0, tokenCount: 0,
+   *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 0, tokenStart: 0,
+   *     tokenEnd: 0, slots: new Int8Array(1), scales: new Float32Array(1) }],
+   * });
+   * console.log(mem.levels()); // { document: 1, paragraph: 0, sentence: 0 }
+   * ```
+   */
+  levels(): LevelCounts {
+    const c: LevelCounts = { document: 0, paragraph: 0, sentence: 0 };
+    for (const n of this.#data.nodes) c[n.level]++;
+    return c;
+  }
+
+  /**
+   * Indices of the children of node `index`, in text order.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * const n = (level: "document" | "paragraph", parent: number) => ({ level, parent,
+   *   byteStart: 0, byteEnd: 0, tokenStart: 0, tokenEnd: 0, slots: new Int8Array(1),
+   *   scales: new Float32Array(1) });
+   * const mem = new Memory({ modelFingerprint: "ab".repeat(32), slotCount: 1, dim: 1,
+   *   textBytes: 0, tokenCount: 0, nodes: [n("document", -1), n("paragraph", 0), n("paragraph", 0)] });
+   * console.log(mem.children(0)); // [ 1, 2 ]
+   * ```
+   */
+  children(index: number): number[] {
+    const out: number[] = [];
+    const nodes = this.#data.nodes;
+    for (let i = index + 1; i < nodes.length; i++) if (nodes[i].parent === index) out.push(i);
+    return out;
+  }
+
+  /**
+   * Size statistics: encoded bytes, nodes per level, slots, residual bytes, text bytes and the
+   * compression ratio `textBytes / bytes`.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * const mem = new Memory({
+   *   modelFingerprint: "ab".repeat(32), slotCount: 4, dim: 8, textBytes: 1000, tokenCount: 250,
+   *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 1000, tokenStart: 0,
+   *     tokenEnd: 250, slots: new Int8Array(32), scales: new Float32Array(4) }],
+   * });
+   * const s = mem.stats();
+   * console.log(s.bytes, s.slots, s.ratio > 1); // 115 4 true
+   * ```
+   */
+  stats(): MemoryStats {
+    const bytes = this.byteLength;
+    const d = this.#data;
+    return {
+      bytes,
+      nodes: this.levels(),
+      slots: d.nodes.length * d.slotCount,
+      residualBytes: d.residual?.bytes.length ?? 0,
+      textBytes: d.textBytes,
+      ratio: d.textBytes / bytes,
+    };
+  }
+
+  /**
+   * The same memory without its residual (lossy, smaller). Shares the node data.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * const mem = new Memory({
+   *   modelFingerprint: "ab".repeat(32), slotCount: 1, dim: 1, textBytes: 0, tokenCount: 0,
+   *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 0, tokenStart: 0,
+   *     tokenEnd: 0, slots: new Int8Array(1), scales: new Float32Array(1) }],
+   *   residual: { codedTokens: 0, bytes: new Uint8Array(0) },
+   * });
+   * console.log(mem.lossless, mem.withoutResidual().lossless); // true false
+   * ```
+   */
+  withoutResidual(): Memory {
+    const { residual: _, ...rest } = this.#data;
+    return trusted(rest);
+  }
+}

@@ -1,0 +1,802 @@
+/**
+ * The `.r3m` binary format: encoding, decoding and validation of {@linkcode MemoryData}.
+ * The byte layout is specified in `docs/FORMAT.md`; this file is its reference implementation.
+ *
+ * The reader trusts nothing: it checks the magic, the version, both CRC-32s and the exact file
+ * length before it parses anything, checks every count against the bytes that remain before it
+ * allocates, and validates the whole node tree. Every accepted file is canonical: encoding what
+ * was decoded gives back the same bytes.
+ *
+ * Most code should use the {@linkcode Memory} class of `./memory.ts` rather than these
+ * functions.
+ *
+ * @example
+ * ```ts
+ * import { decodeR3M, encodeR3M } from "./r3m_format.ts";
+ * const bytes = encodeR3M({
+ *   modelFingerprint: "ab".repeat(32),
+ *   slotCount: 1,
+ *   dim: 2,
+ *   textBytes: 5,
+ *   tokenCount: 2,
+ *   nodes: [{
+ *     level: "document", parent: -1, byteStart: 0, byteEnd: 5, tokenStart: 0, tokenEnd: 2,
+ *     slots: new Int8Array([3, -4]), scales: new Float32Array([0.5]),
+ *   }],
+ * });
+ * console.log(decodeR3M(bytes).nodes[0].slots[1]); // -4
+ * ```
+ *
+ * @module
+ */
+
+import { FormatError, InputError, ModelMismatchError } from "../errors.ts";
+import { crc32 } from "./crc32.ts";
+import type { MemoryData, MemoryNode, NodeLevel } from "./memory.ts";
+
+/** The four bytes every `.r3m` file starts with: `R`, `3`, `M`, `0x1A`. */
+export const R3M_MAGIC: Uint8Array = new Uint8Array([0x52, 0x33, 0x4d, 0x1a]);
+/** The format version this module writes and reads. */
+export const R3M_VERSION = 1;
+/** Size of the fixed header, including its CRC-32. */
+export const R3M_HEADER_BYTES = 48;
+/** Size of the trailer (the payload's CRC-32). */
+export const R3M_TRAILER_BYTES = 4;
+
+/** Flag bit: a residual section is present. */
+export const FLAG_RESIDUAL = 1;
+/** Flag bit: a meta section is present. */
+export const FLAG_META = 2;
+const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META;
+
+/** Limits enforced on write and on read. */
+export const R3M_LIMITS: {
+  readonly maxSlotCount: number;
+  readonly maxDim: number;
+  readonly maxValuesPerNode: number;
+  readonly maxCount: number;
+  readonly maxMetaEntries: number;
+  readonly maxMetaKeyBytes: number;
+  readonly maxMetaValueBytes: number;
+} = Object.freeze({
+  /** Memory slots per node. */
+  maxSlotCount: 4096,
+  /** Width of one slot. */
+  maxDim: 65536,
+  /** `slotCount * dim`. */
+  maxValuesPerNode: 1 << 24,
+  /** Text bytes, tokens, nodes, coded tokens, residual bytes: anything stored as a varint. */
+  maxCount: 0xffffffff,
+  /** Entries in `meta`. */
+  maxMetaEntries: 64,
+  /** UTF-8 bytes of one meta key (at least 1). */
+  maxMetaKeyBytes: 64,
+  /** UTF-8 bytes of one meta value. */
+  maxMetaValueBytes: 1024,
+});
+
+const LEVELS: readonly NodeLevel[] = ["document", "paragraph", "sentence"];
+const LEVEL_CODE: Record<string, number> = { document: 0, paragraph: 1, sentence: 2 };
+const HEX_RE = /^[0-9a-f]{64}$/;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Builds the error that {@linkcode validateMemoryData} throws for a problem it finds. */
+export type ErrorFactory = (message: string) => Error;
+const inputError: ErrorFactory = (m) => new InputError(m);
+
+function isU32(v: unknown): v is number {
+  return typeof v === "number" && (v >>> 0) === v;
+}
+
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => {
+  return b.toString(16).padStart(2, "0");
+});
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += HEX_BYTE[bytes[i]];
+  return s;
+}
+
+/**
+ * Normalise a model fingerprint (64 hex characters, the SHA-256 of the weights file) to lower
+ * case, or throw.
+ *
+ * @throws {InputError} If it is not 64 hexadecimal characters.
+ *
+ * @example
+ * ```ts
+ * import { normalizeFingerprint } from "./r3m_format.ts";
+ * console.log(normalizeFingerprint("AB".repeat(32)) === "ab".repeat(32)); // true
+ * ```
+ */
+export function normalizeFingerprint(fp: unknown, what = "Model fingerprint"): string {
+  const s = typeof fp === "string" ? fp.toLowerCase() : "";
+  if (!HEX_RE.test(s)) {
+    throw new InputError(
+      `${what} must be 64 hexadecimal characters (a SHA-256), got ${describe(fp)}`,
+    );
+  }
+  return s;
+}
+
+function spaced(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "string") {
+    return v.length > 80 ? `a ${v.length}-character string` : JSON.stringify(v);
+  }
+  return v === null ? "null" : typeof v;
+}
+
+function metaEntries(meta: Record<string, string> | undefined): Array<[string, string]> {
+  if (meta === undefined) return [];
+  // Sorted by key (UTF-16 code-unit order, JS's default), so the encoding is canonical.
+  return Object.entries(meta).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/**
+ * Check that `data` is a well-formed memory: fingerprint, limits, array lengths, finite scales,
+ * the node tree (node 0 is the only `document` and the root; every other node's parent comes
+ * earlier; a paragraph's parent is the document, a sentence's parent a paragraph), the spans
+ * (start ≤ end, inside the parent's span — the root's inside `[0, textBytes]` and
+ * `[0, tokenCount]` — and siblings in order without overlap), the residual and the meta.
+ *
+ * @param data The memory to check.
+ * @param errorFactory Builds the error to throw (default: {@linkcode InputError}).
+ * @throws The factory's error (an `InputError` by default) describing the first problem.
+ *
+ * @example
+ * ```ts
+ * import { validateMemoryData } from "./r3m_format.ts";
+ * import { InputError } from "../errors.ts";
+ * try {
+ *   validateMemoryData({
+ *     modelFingerprint: "00".repeat(32), slotCount: 1, dim: 1, textBytes: 0, tokenCount: 0,
+ *     nodes: [],
+ *   });
+ * } catch (e) {
+ *   console.log(e instanceof InputError); // true: a memory needs its document node
+ * }
+ * ```
+ */
+export function validateMemoryData(
+  data: MemoryData,
+  errorFactory: ErrorFactory = inputError,
+): void {
+  const fail = (m: string): never => {
+    throw errorFactory(m);
+  };
+  if (typeof data !== "object" || data === null) fail(`Memory data must be an object`);
+  if (typeof data.modelFingerprint !== "string" || !HEX_RE.test(data.modelFingerprint)) {
+    fail(
+      `modelFingerprint must be 64 lower-case hex characters, got ${
+        describe(data.modelFingerprint)
+      }`,
+    );
+  }
+  const { slotCount, dim, textBytes, tokenCount, nodes } = data;
+  const L = R3M_LIMITS;
+  if (!isU32(slotCount) || slotCount < 1 || slotCount > L.maxSlotCount) {
+    fail(`slotCount must be an integer in 1..${L.maxSlotCount}, got ${slotCount}`);
+  }
+  if (!isU32(dim) || dim < 1 || dim > L.maxDim) {
+    fail(`dim must be an integer in 1..${L.maxDim}, got ${dim}`);
+  }
+  const perNode = slotCount * dim;
+  if (perNode > L.maxValuesPerNode) {
+    fail(`slotCount*dim must be at most ${L.maxValuesPerNode}, got ${perNode}`);
+  }
+  if (!isU32(textBytes)) fail(`textBytes must be an integer in 0..2^32-1, got ${textBytes}`);
+  if (!isU32(tokenCount)) fail(`tokenCount must be an integer in 0..2^32-1, got ${tokenCount}`);
+  if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > L.maxCount) {
+    fail(`nodes must be a non-empty array (the document node first)`);
+  }
+  // Per node: end of its last child so far (children must come in order, without overlap).
+  const lastByte: number[] = new Array(nodes.length);
+  const lastToken: number[] = new Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const n: MemoryNode = nodes[i];
+    if (typeof n !== "object" || n === null) fail(`Node ${i} is not an object`);
+    const code = LEVEL_CODE[n.level];
+    if (code === undefined || !Object.hasOwn(LEVEL_CODE, n.level)) {
+      fail(
+        `Node ${i}: level must be "document", "paragraph" or "sentence", got ${describe(n.level)}`,
+      );
+    }
+    let byteAnchor = 0, byteLimit = textBytes, tokenAnchor = 0, tokenLimit = tokenCount;
+    if (i === 0) {
+      if (n.parent !== -1 || code !== 0) {
+        fail(`Node 0 must be the document root (level "document", parent -1)`);
+      }
+    } else {
+      const p = n.parent;
+      if (!Number.isInteger(p) || p < 0 || p >= i) {
+        fail(`Node ${i}: parent must be an earlier node index (0..${i - 1}), got ${p}`);
+      }
+      const pc = LEVEL_CODE[nodes[p].level];
+      if (code !== pc + 1) {
+        fail(
+          `Node ${i}: a ${n.level} node cannot be a child of a ${nodes[p].level} node ` +
+            `(paragraphs belong to the document, sentences to paragraphs)`,
+        );
+      }
+      byteAnchor = lastByte[p];
+      byteLimit = nodes[p].byteEnd;
+      tokenAnchor = lastToken[p];
+      tokenLimit = nodes[p].tokenEnd;
+    }
+    const { byteStart, byteEnd, tokenStart, tokenEnd } = n;
+    if (
+      !isU32(byteStart) || !isU32(byteEnd) || byteStart < byteAnchor || byteStart > byteEnd ||
+      byteEnd > byteLimit
+    ) {
+      fail(
+        `Node ${i}: byte span [${byteStart}, ${byteEnd}) must be ordered and lie in ` +
+          `[${byteAnchor}, ${byteLimit}] (inside its parent, after its previous sibling)`,
+      );
+    }
+    if (
+      !isU32(tokenStart) || !isU32(tokenEnd) || tokenStart < tokenAnchor ||
+      tokenStart > tokenEnd || tokenEnd > tokenLimit
+    ) {
+      fail(
+        `Node ${i}: token span [${tokenStart}, ${tokenEnd}) must be ordered and lie in ` +
+          `[${tokenAnchor}, ${tokenLimit}] (inside its parent, after its previous sibling)`,
+      );
+    }
+    if (i > 0) {
+      lastByte[n.parent] = byteEnd;
+      lastToken[n.parent] = tokenEnd;
+    }
+    lastByte[i] = byteStart;
+    lastToken[i] = tokenStart;
+    if (!(n.slots instanceof Int8Array) || n.slots.length !== perNode) {
+      fail(`Node ${i}: slots must be an Int8Array of slotCount*dim = ${perNode} values`);
+    }
+    if (!(n.scales instanceof Float32Array) || n.scales.length !== slotCount) {
+      fail(`Node ${i}: scales must be a Float32Array of slotCount = ${slotCount} values`);
+    }
+    for (let s = 0; s < slotCount; s++) {
+      if (!Number.isFinite(n.scales[s])) fail(`Node ${i}: scale ${s} is ${n.scales[s]}`);
+    }
+  }
+  const r = data.residual;
+  if (r !== undefined) {
+    if (typeof r !== "object" || r === null || !(r.bytes instanceof Uint8Array)) {
+      fail(`residual must be { codedTokens, bytes: Uint8Array }`);
+    }
+    if (!isU32(r.codedTokens) || r.codedTokens > tokenCount) {
+      fail(
+        `residual.codedTokens must be an integer in 0..tokenCount (${tokenCount}), got ${r.codedTokens}`,
+      );
+    }
+    if (r.bytes.length > L.maxCount) fail(`residual is larger than 4 GiB`);
+  }
+  const m = data.meta;
+  if (m !== undefined) {
+    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+      fail(`meta must be a plain object of strings`);
+    }
+    const entries = Object.entries(m);
+    if (entries.length > L.maxMetaEntries) {
+      fail(`meta has ${entries.length} entries; at most ${L.maxMetaEntries} are allowed`);
+    }
+    for (const [k, v] of entries) {
+      if (typeof v !== "string") fail(`meta[${JSON.stringify(k)}] must be a string`);
+      if (!k.isWellFormed() || !v.isWellFormed()) {
+        fail(`meta[${JSON.stringify(k)}] contains a lone surrogate`);
+      }
+      const kb = utf8Encoder.encode(k).length, vb = utf8Encoder.encode(v).length;
+      if (kb < 1 || kb > L.maxMetaKeyBytes) {
+        fail(`meta keys must have 1..${L.maxMetaKeyBytes} UTF-8 bytes, got ${kb}`);
+      }
+      if (vb > L.maxMetaValueBytes) {
+        fail(`meta[${JSON.stringify(k)}] has ${vb} UTF-8 bytes; at most ${L.maxMetaValueBytes}`);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+class Writer {
+  pos = 0;
+  readonly view: DataView;
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  varint(v: number): void {
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+  bytes(b: Uint8Array): void {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
+
+interface Plan {
+  size: number;
+  payloadSize: number;
+  /** Per node: the six table fields' values, in order (level, parentDelta, gaps, lengths). */
+  table: number[];
+  meta: Array<[Uint8Array, Uint8Array]>;
+}
+
+function plan(data: MemoryData): Plan {
+  const { nodes, slotCount, dim } = data;
+  const n = nodes.length;
+  const table: number[] = new Array(n * 6);
+  const lastByte: number[] = new Array(n);
+  const lastToken: number[] = new Array(n);
+  let size = varintSize(slotCount) + varintSize(dim) + varintSize(data.textBytes) +
+    varintSize(data.tokenCount) + varintSize(n);
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    const p = node.parent;
+    const byteAnchor = i === 0 ? 0 : lastByte[p];
+    const tokenAnchor = i === 0 ? 0 : lastToken[p];
+    const f = i * 6;
+    table[f] = LEVEL_CODE[node.level];
+    table[f + 1] = i - p;
+    table[f + 2] = node.byteStart - byteAnchor;
+    table[f + 3] = node.byteEnd - node.byteStart;
+    table[f + 4] = node.tokenStart - tokenAnchor;
+    table[f + 5] = node.tokenEnd - node.tokenStart;
+    size += 1;
+    for (let k = 1; k < 6; k++) size += varintSize(table[f + k]);
+    if (i > 0) {
+      lastByte[p] = node.byteEnd;
+      lastToken[p] = node.tokenEnd;
+    }
+    lastByte[i] = node.byteStart;
+    lastToken[i] = node.tokenStart;
+  }
+  size += n * slotCount * (dim + 4);
+  if (data.residual !== undefined) {
+    const r = data.residual;
+    size += varintSize(r.codedTokens) + varintSize(r.bytes.length) + r.bytes.length;
+  }
+  const meta = metaEntries(data.meta).map(([k, v]): [Uint8Array, Uint8Array] => [
+    utf8Encoder.encode(k),
+    utf8Encoder.encode(v),
+  ]);
+  if (meta.length > 0) {
+    size += varintSize(meta.length);
+    for (const [k, v] of meta) {
+      size += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
+    }
+  }
+  return { size: R3M_HEADER_BYTES + size + R3M_TRAILER_BYTES, payloadSize: size, table, meta };
+}
+
+/**
+ * Exact size in bytes of the `.r3m` encoding of `data` (without encoding it). `data` must be
+ * valid (see {@linkcode validateMemoryData}).
+ *
+ * @example
+ * ```ts
+ * import { encodedSize, encodeR3M } from "./r3m_format.ts";
+ * const data = {
+ *   modelFingerprint: "ab".repeat(32), slotCount: 2, dim: 4, textBytes: 0, tokenCount: 0,
+ *   nodes: [{ level: "document" as const, parent: -1, byteStart: 0, byteEnd: 0,
+ *     tokenStart: 0, tokenEnd: 0, slots: new Int8Array(8), scales: new Float32Array(2) }],
+ * };
+ * console.log(encodedSize(data) === encodeR3M(data).length); // true
+ * ```
+ */
+export function encodedSize(data: MemoryData): number {
+  return plan(data).size;
+}
+
+/**
+ * Encode a memory as `.r3m` bytes. Validates first.
+ *
+ * @throws {InputError} If `data` is not a valid memory (see {@linkcode validateMemoryData}) or
+ *   is larger than the format allows (payload over 4 GiB).
+ *
+ * @example
+ * ```ts
+ * import { encodeR3M } from "./r3m_format.ts";
+ * const bytes = encodeR3M({
+ *   modelFingerprint: "ab".repeat(32), slotCount: 1, dim: 1, textBytes: 0, tokenCount: 0,
+ *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 0, tokenStart: 0,
+ *     tokenEnd: 0, slots: new Int8Array(1), scales: new Float32Array(1) }],
+ * });
+ * console.log(new TextDecoder().decode(bytes.subarray(0, 3))); // "R3M"
+ * ```
+ */
+export function encodeR3M(data: MemoryData): Uint8Array {
+  validateMemoryData(data);
+  return encodeValidated(data);
+}
+
+/** Encode without validating (the caller has validated). @internal */
+export function encodeValidated(data: MemoryData): Uint8Array {
+  const p = plan(data);
+  if (p.payloadSize > R3M_LIMITS.maxCount) {
+    throw new InputError(`Memory too large for the .r3m format: payload of ${p.payloadSize} bytes`);
+  }
+  const out = new Uint8Array(p.size);
+  const w = new Writer(out);
+  // Header.
+  w.bytes(R3M_MAGIC);
+  w.view.setUint16(4, R3M_VERSION, true);
+  let flags = 0;
+  if (data.residual !== undefined) flags |= FLAG_RESIDUAL;
+  if (p.meta.length > 0) flags |= FLAG_META;
+  w.view.setUint16(6, flags, true);
+  const fp = data.modelFingerprint;
+  for (let i = 0; i < 32; i++) out[8 + i] = parseInt(fp.slice(2 * i, 2 * i + 2), 16);
+  w.view.setUint32(40, p.payloadSize, true);
+  w.view.setUint32(44, crc32(out, 0, 44), true);
+  w.pos = R3M_HEADER_BYTES;
+  // Payload.
+  const { nodes, slotCount, dim } = data;
+  w.varint(slotCount);
+  w.varint(dim);
+  w.varint(data.textBytes);
+  w.varint(data.tokenCount);
+  w.varint(nodes.length);
+  const t = p.table;
+  for (let i = 0; i < nodes.length; i++) {
+    out[w.pos++] = t[i * 6];
+    for (let k = 1; k < 6; k++) w.varint(t[i * 6 + k]);
+  }
+  for (const node of nodes) {
+    out.set(node.slots, w.pos); // Int8 → Uint8 conversion keeps the bit pattern
+    w.pos += node.slots.length;
+  }
+  for (const node of nodes) {
+    for (let s = 0; s < slotCount; s++) {
+      w.view.setFloat32(w.pos, node.scales[s], true);
+      w.pos += 4;
+    }
+  }
+  if (data.residual !== undefined) {
+    w.varint(data.residual.codedTokens);
+    w.varint(data.residual.bytes.length);
+    w.bytes(data.residual.bytes);
+  }
+  if (p.meta.length > 0) {
+    w.varint(p.meta.length);
+    for (const [k, v] of p.meta) {
+      w.varint(k.length);
+      w.bytes(k);
+      w.varint(v.length);
+      w.bytes(v);
+    }
+  }
+  const end = R3M_HEADER_BYTES + p.payloadSize;
+  if (w.pos !== end) throw new Error(`internal: wrote ${w.pos} bytes, planned ${end}`);
+  w.view.setUint32(end, crc32(out, R3M_HEADER_BYTES, end), true);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+class Reader {
+  pos: number;
+  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
+    this.pos = start;
+  }
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+  /**
+   * Canonical unsigned LEB128 of at most 5 bytes (value < 2^32). `what` (and `node`, the index
+   * of the node being read, if any) only go into error messages.
+   */
+  varint(what: string, node = -1): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= this.end) throw this.#err(`Truncated payload while reading`, what, node);
+      const b = this.buf[this.pos++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (b === 0 && i > 0) throw this.#err(`Non-canonical (overlong) varint for`, what, node);
+        if (v > 0xffffffff) throw this.#err(`Value does not fit in 32 bits:`, what, node);
+        return v;
+      }
+      mul *= 128;
+    }
+    throw this.#err(`Varint longer than 5 bytes for`, what, node);
+  }
+  u8(what: string, node = -1): number {
+    if (this.pos >= this.end) throw this.#err(`Truncated payload while reading`, what, node);
+    return this.buf[this.pos++];
+  }
+  #err(problem: string, what: string, node: number): FormatError {
+    return new FormatError(`${problem} ${node >= 0 ? `node ${node} ` : ""}${what}`);
+  }
+  /** Check that `n` more bytes are there, before anything of size `n` is allocated. */
+  need(n: number, what: string): void {
+    if (n > this.end - this.pos) {
+      throw new FormatError(
+        `${what} needs ${n} bytes but only ${this.end - this.pos} remain in the payload`,
+      );
+    }
+  }
+}
+
+/** Options of {@linkcode decodeR3M} and `Memory.fromBytes`. */
+export interface DecodeOptions {
+  /**
+   * Fingerprint (64 hex characters) of the model that will use the memory. If given and the
+   * file was written by another model, decoding throws {@linkcode ModelMismatchError}.
+   */
+  expectModel?: string;
+}
+
+/**
+ * Decode and fully validate `.r3m` bytes. The typed arrays of the result are fresh copies; the
+ * input is not kept. Allocation is bounded by the input size (slots, scales and residual take
+ * exactly the bytes they occupy in the file).
+ *
+ * Checks, in order: magic, version, header length and CRC, reserved flags, exact file length
+ * (truncation, trailing bytes), payload CRC, model fingerprint (`opts.expectModel`), then the
+ * structure (every count against the remaining bytes, the node tree and spans as in
+ * {@linkcode validateMemoryData}, canonical encoding, no unread bytes).
+ *
+ * @throws {FormatError} If the bytes are not a valid `.r3m` file (message says why).
+ * @throws {ModelMismatchError} If `opts.expectModel` differs from the file's model.
+ * @throws {InputError} If `bytes` is not a Uint8Array or `expectModel` is not a fingerprint.
+ *
+ * @example
+ * ```ts
+ * import { decodeR3M } from "./r3m_format.ts";
+ * import { FormatError } from "../errors.ts";
+ * try {
+ *   decodeR3M(new TextEncoder().encode("hello"));
+ * } catch (e) {
+ *   console.log(e instanceof FormatError, (e as Error).message); // true "Not an .r3m file…"
+ * }
+ * ```
+ */
+export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryData {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new InputError(`Expected the .r3m bytes as a Uint8Array, got ${describe(bytes)}`);
+  }
+  const expect = opts.expectModel === undefined
+    ? undefined
+    : normalizeFingerprint(opts.expectModel, "expectModel");
+  const len = bytes.length;
+  // --- Header
+  for (let i = 0; i < 4; i++) {
+    if (i >= len || bytes[i] !== R3M_MAGIC[i]) {
+      throw new FormatError(
+        `Not an .r3m file: expected magic bytes ${spaced(R3M_MAGIC)}, got ` +
+          `${spaced(bytes.subarray(0, 4)) || "nothing"}`,
+      );
+    }
+  }
+  if (len < 6) throw new FormatError(`Truncated .r3m file: ${len} bytes, header needs 48`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint16(4, true);
+  if (version !== R3M_VERSION) {
+    throw new FormatError(
+      `Unsupported .r3m version ${version}: this reader supports version ${R3M_VERSION}`,
+    );
+  }
+  if (len < R3M_HEADER_BYTES + R3M_TRAILER_BYTES) {
+    throw new FormatError(
+      `Truncated .r3m file: ${len} bytes, the smallest possible file has ` +
+        `${R3M_HEADER_BYTES + R3M_TRAILER_BYTES}`,
+    );
+  }
+  const headerCrc = crc32(bytes, 0, 44);
+  if (view.getUint32(44, true) !== headerCrc) {
+    throw new FormatError(`Header checksum mismatch: the .r3m file is damaged`);
+  }
+  const flags = view.getUint16(6, true);
+  if ((flags & ~KNOWN_FLAGS) !== 0) {
+    throw new FormatError(`Unknown flags 0x${flags.toString(16)} in .r3m header`);
+  }
+  const payloadLen = view.getUint32(40, true);
+  const expectedLen = R3M_HEADER_BYTES + payloadLen + R3M_TRAILER_BYTES;
+  if (len < expectedLen) {
+    throw new FormatError(`Truncated .r3m file: ${len} bytes, header says ${expectedLen}`);
+  }
+  if (len > expectedLen) {
+    throw new FormatError(
+      `${len - expectedLen} unexpected bytes after the end of the .r3m file ` +
+        `(header says ${expectedLen} bytes)`,
+    );
+  }
+  const end = R3M_HEADER_BYTES + payloadLen;
+  if (view.getUint32(end, true) !== crc32(bytes, R3M_HEADER_BYTES, end)) {
+    throw new FormatError(`Payload checksum mismatch: the .r3m file is damaged`);
+  }
+  const modelFingerprint = hex(bytes.subarray(8, 40));
+  if (expect !== undefined && expect !== modelFingerprint) {
+    throw new ModelMismatchError(
+      `Memory was written by model ${modelFingerprint}, but model ${expect} was asked to read it`,
+    );
+  }
+  // --- Payload
+  const r = new Reader(bytes, R3M_HEADER_BYTES, end);
+  const L = R3M_LIMITS;
+  const slotCount = r.varint("slotCount");
+  const dim = r.varint("dim");
+  const textBytes = r.varint("textBytes");
+  const tokenCount = r.varint("tokenCount");
+  const nodeCount = r.varint("node count");
+  if (slotCount < 1 || slotCount > L.maxSlotCount) {
+    throw new FormatError(`slotCount ${slotCount} out of range 1..${L.maxSlotCount}`);
+  }
+  if (dim < 1 || dim > L.maxDim) throw new FormatError(`dim ${dim} out of range 1..${L.maxDim}`);
+  const perNode = slotCount * dim;
+  if (perNode > L.maxValuesPerNode) {
+    throw new FormatError(`slotCount*dim = ${perNode} exceeds ${L.maxValuesPerNode}`);
+  }
+  if (nodeCount < 1) throw new FormatError(`A memory needs at least its document node`);
+  // Each node takes at least 6 table bytes plus its slots and scales.
+  const slotBytes = nodeCount * perNode;
+  const scaleCount = nodeCount * slotCount;
+  r.need(nodeCount * 6 + slotBytes + scaleCount * 4, `A node table of ${nodeCount} nodes`);
+
+  // Plain arrays for the per-node bookkeeping: cheaper than typed arrays for small counts, and
+  // bounded like everything else by the node count just checked.
+  const nodes: MemoryNode[] = new Array(nodeCount);
+  const levels: number[] = new Array(nodeCount);
+  // Per node: end of its last child so far (the anchor of the next child's start).
+  const lastByte: number[] = new Array(nodeCount);
+  const lastToken: number[] = new Array(nodeCount);
+  // Slots and scales share one buffer (the scales 4-byte aligned after the slots).
+  const scaleOffset = Math.ceil(slotBytes / 4) * 4;
+  const store = new ArrayBuffer(scaleOffset + scaleCount * 4);
+  const slotAll = new Int8Array(store, 0, slotBytes);
+  const scaleAll = new Float32Array(store, scaleOffset, scaleCount);
+  for (let i = 0; i < nodeCount; i++) {
+    const level = r.u8("level", i);
+    if (level > 2) throw new FormatError(`Node ${i}: unknown level code ${level}`);
+    const delta = r.varint("parent", i);
+    const parent = i - delta;
+    let byteAnchor = 0, byteLimit = textBytes, tokenAnchor = 0, tokenLimit = tokenCount;
+    if (i === 0) {
+      if (delta !== 1 || level !== 0) {
+        throw new FormatError(`Node 0 must be the document root (level document, no parent)`);
+      }
+    } else {
+      if (delta < 1 || parent < 0) {
+        throw new FormatError(`Node ${i}: parent index ${parent} is not an earlier node`);
+      }
+      if (level !== levels[parent] + 1) {
+        throw new FormatError(
+          `Node ${i}: a ${LEVELS[level]} node cannot be a child of a ` +
+            `${LEVELS[levels[parent]]} node`,
+        );
+      }
+      const pn = nodes[parent];
+      byteAnchor = lastByte[parent];
+      byteLimit = pn.byteEnd;
+      tokenAnchor = lastToken[parent];
+      tokenLimit = pn.tokenEnd;
+    }
+    const byteStart = byteAnchor + r.varint("byte start", i);
+    const byteEnd = byteStart + r.varint("byte length", i);
+    const tokenStart = tokenAnchor + r.varint("token start", i);
+    const tokenEnd = tokenStart + r.varint("token length", i);
+    if (byteEnd > byteLimit) {
+      throw new FormatError(
+        `Node ${i}: byte span [${byteStart}, ${byteEnd}) overruns its parent (ends at ${byteLimit})`,
+      );
+    }
+    if (tokenEnd > tokenLimit) {
+      throw new FormatError(
+        `Node ${i}: token span [${tokenStart}, ${tokenEnd}) overruns its parent ` +
+          `(ends at ${tokenLimit})`,
+      );
+    }
+    levels[i] = level;
+    nodes[i] = {
+      level: LEVELS[level],
+      parent,
+      byteStart,
+      byteEnd,
+      tokenStart,
+      tokenEnd,
+      slots: slotAll.subarray(i * perNode, (i + 1) * perNode),
+      scales: scaleAll.subarray(i * slotCount, (i + 1) * slotCount),
+    };
+    if (i > 0) {
+      lastByte[parent] = byteEnd;
+      lastToken[parent] = tokenEnd;
+    }
+    lastByte[i] = byteStart;
+    lastToken[i] = tokenStart;
+  }
+  r.need(slotBytes + scaleCount * 4, `Slot data of ${nodeCount} nodes`);
+  slotAll.set(new Int8Array(bytes.buffer, bytes.byteOffset + r.pos, slotBytes));
+  r.pos += slotBytes;
+  for (let k = 0; k < scaleCount; k++) {
+    const v = view.getFloat32(r.pos, true);
+    if (!Number.isFinite(v)) {
+      throw new FormatError(
+        `Node ${Math.floor(k / slotCount)}: scale ${k % slotCount} is ${v}`,
+      );
+    }
+    scaleAll[k] = v;
+    r.pos += 4;
+  }
+  const data: MemoryData = { modelFingerprint, slotCount, dim, textBytes, tokenCount, nodes };
+  if (flags & FLAG_RESIDUAL) {
+    const codedTokens = r.varint("residual coded tokens");
+    if (codedTokens > tokenCount) {
+      throw new FormatError(
+        `Residual codes ${codedTokens} tokens but the memory has only ${tokenCount}`,
+      );
+    }
+    const n = r.varint("residual length");
+    r.need(n, "The residual");
+    data.residual = { codedTokens, bytes: bytes.slice(r.pos, r.pos + n) };
+    r.pos += n;
+  }
+  if (flags & FLAG_META) {
+    const count = r.varint("meta entry count");
+    if (count < 1 || count > L.maxMetaEntries) {
+      throw new FormatError(`Meta entry count ${count} out of range 1..${L.maxMetaEntries}`);
+    }
+    const meta: Record<string, string> = {};
+    let prev: string | undefined;
+    for (let i = 0; i < count; i++) {
+      const kl = r.varint("meta key length");
+      if (kl < 1 || kl > L.maxMetaKeyBytes) {
+        throw new FormatError(`Meta key length ${kl} out of range 1..${L.maxMetaKeyBytes}`);
+      }
+      r.need(kl, "A meta key");
+      const key = utf8(bytes.subarray(r.pos, r.pos + kl), "meta key");
+      r.pos += kl;
+      const vl = r.varint("meta value length");
+      if (vl > L.maxMetaValueBytes) {
+        throw new FormatError(`Meta value length ${vl} exceeds ${L.maxMetaValueBytes}`);
+      }
+      r.need(vl, "A meta value");
+      const value = utf8(bytes.subarray(r.pos, r.pos + vl), "meta value");
+      r.pos += vl;
+      if (prev !== undefined && !(prev < key)) {
+        throw new FormatError(`Meta keys must be unique and sorted; ${JSON.stringify(key)} is not`);
+      }
+      prev = key;
+      // defineProperty, so that a key like "__proto__" stays an ordinary own property.
+      Object.defineProperty(meta, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    data.meta = meta;
+  }
+  if (r.pos !== end) {
+    throw new FormatError(`${end - r.pos} unexpected bytes at the end of the payload`);
+  }
+  return data;
+}
+
+function utf8(b: Uint8Array, what: string): string {
+  try {
+    return utf8Decoder.decode(b);
+  } catch {
+    throw new FormatError(`The ${what} is not valid UTF-8`);
+  }
+}

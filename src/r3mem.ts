@@ -1,0 +1,594 @@
+/**
+ * `R3Mem`: a loaded model that compresses text into a hierarchical memory, reconstructs text
+ * from it (exactly when the memory carries its residual), and searches memories.
+ *
+ * @module
+ */
+import type { Backend } from "./backend/backend.ts";
+import { createReferenceBackend } from "./backend/reference.ts";
+import { createWasmBackend } from "./backend/wasm/wasm_backend.ts";
+import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
+import {
+  cumulativeFreqs,
+  decodeSymbol,
+  encodeSymbol,
+  probsToFreqs,
+  RangeDecoder,
+  RangeEncoder,
+} from "./codec/range_coder.ts";
+import { FormatError, InputError, ModelMismatchError } from "./errors.ts";
+import { type ModelConfig, parseConfig } from "./model/config.ts";
+import { splitText } from "./model/segment.ts";
+import { Tokenizer } from "./model/tokenizer.ts";
+import { ReversibleTransformer } from "./model/transformer.ts";
+import { uploadWeights } from "./model/weights.ts";
+import { loadWeightsFrom, quantizeRowsInt8, type WeightsFile } from "./model/weights_format.ts";
+
+/** Where the embedded default model lives. */
+export const DEFAULT_WEIGHTS_URL: URL = new URL("../weights/r3mem-default.r3w", import.meta.url);
+
+/** Bits of the integer frequency tables the residual is coded with. */
+const FREQ_BITS = 16;
+
+/** Progress events of {@link R3Mem.load}. */
+export type LoadProgress =
+  | { status: "download"; source: string }
+  | { status: "verify"; bytes: number }
+  | { status: "ready"; fingerprint: string; backend: string };
+
+/** Options of {@link R3Mem.load}. */
+export interface LoadOptions {
+  /** The weights: a URL (http(s) or file) or the file's bytes. Default: the embedded model. */
+  weights?: URL | Uint8Array;
+  /**
+   * `"wasm"` (default, SIMD WebAssembly), `"reference"` (plain TypeScript, slow) or a backend
+   * instance.
+   */
+  backend?: "wasm" | "reference" | Backend;
+  /** Called as loading proceeds. */
+  onProgress?: (event: LoadProgress) => void;
+}
+
+/** Options of {@link R3Mem.compress}. */
+export interface CompressOptions {
+  /** Keep the range-coded residual so the text comes back exactly (default true). */
+  lossless?: boolean;
+  /** Free-form annotations stored in the memory (small). */
+  meta?: Record<string, string>;
+}
+
+/** Options of {@link R3Mem.reconstruct}. */
+export interface ReconstructOptions {
+  /** Index of the node to reconstruct (default 0, the whole document). */
+  node?: number;
+  /** Ignore the residual and decode greedily from the memory slots alone. */
+  greedy?: boolean;
+}
+
+/** Options of {@link R3Mem.search}. */
+export interface SearchOptions {
+  /** How many hits (default 5). */
+  k?: number;
+  /** Only nodes of these levels (default all). */
+  levels?: NodeLevel[];
+  /** Reconstruct each hit's text (default true). */
+  withText?: boolean;
+}
+
+/** One search result. */
+export interface SearchHit {
+  /** Index of the memory in the array passed to `search`. */
+  memory: number;
+  /** Index of the node in that memory. */
+  node: number;
+  /** The node's level. */
+  level: NodeLevel;
+  /** Cosine similarity between the query's memory and the node's. */
+  score: number;
+  /** The node's text: exact for lossless memories, greedy reconstruction otherwise. */
+  text?: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A loaded r3mem model.
+ *
+ * @example Compress and restore
+ * ```ts
+ * import { R3Mem } from "./r3mem.ts";
+ * import { buildRandomModel } from "./model/random_model.ts";
+ * const r3 = await R3Mem.load({ weights: await buildRandomModel({ seed: 1 }) });
+ * const memory = await r3.compress("Hello, memory.");
+ * console.log(await r3.reconstruct(memory)); // "Hello, memory."
+ * ```
+ */
+export class R3Mem {
+  /** The model's configuration. */
+  readonly config: ModelConfig;
+  /** The tokenizer. */
+  readonly tokenizer: Tokenizer;
+  /** SHA-256 of the weights file; memories record it. */
+  readonly fingerprint: string;
+  /** Free metadata of the weights file (recipe, scores…). */
+  readonly metadata: Record<string, unknown>;
+  readonly #model: ReversibleTransformer;
+
+  private constructor(file: WeightsFile, backend: Backend) {
+    this.config = parseConfig(file.config);
+    this.tokenizer = Tokenizer.fromBytes(file.tokenizerBytes);
+    if (this.tokenizer.vocabSize !== this.config.vocabSize) {
+      throw new FormatError(
+        `Tokenizer has ${this.tokenizer.vocabSize} tokens, config says ${this.config.vocabSize}`,
+      );
+    }
+    this.fingerprint = file.fingerprint;
+    this.metadata = file.metadata;
+    this.#model = new ReversibleTransformer(
+      backend,
+      this.config,
+      uploadWeights(backend, this.config, file.tensors),
+    );
+  }
+
+  /**
+   * Loads a model: the embedded default, or the weights given.
+   *
+   * @param options Where the weights are, which backend, progress callback.
+   * @returns The model, ready to compress.
+   * @throws {FormatError} When the weights file is damaged or foreign.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel(), backend: "wasm" });
+   * console.log(r3.config.memorySlots > 0); // true
+   * ```
+   */
+  static async load(options: LoadOptions = {}): Promise<R3Mem> {
+    const source = options.weights ?? DEFAULT_WEIGHTS_URL;
+    const progress = options.onProgress ?? (() => {});
+    if (!(source instanceof Uint8Array)) progress({ status: "download", source: String(source) });
+    const file = await loadWeightsFrom(source);
+    progress({ status: "verify", bytes: source instanceof Uint8Array ? source.length : 0 });
+    const backend = typeof options.backend === "object"
+      ? options.backend
+      : options.backend === "reference"
+      ? createReferenceBackend()
+      : await createWasmBackend({ deterministic: false });
+    const r3 = new R3Mem(file, backend);
+    progress({ status: "ready", fingerprint: r3.fingerprint, backend: backend.name });
+    return r3;
+  }
+
+  /** Name of the backend the model runs on. */
+  get backend(): string {
+    return this.#model.backend.name;
+  }
+
+  /**
+   * Compresses `text` into a hierarchical memory: one document node, a node per paragraph and
+   * one per sentence, each holding `memorySlots` int8 slots. Lossless by default: the memory
+   * also carries the range-coded residual that restores the exact text.
+   *
+   * @param text Any well-formed string (non-empty).
+   * @param options `lossless: false` keeps the memory slots only.
+   * @returns The memory.
+   * @throws {InputError} When `text` is not a non-empty well-formed string.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * const m = await r3.compress("First paragraph.\n\nSecond one. Two sentences.");
+   * console.log(m.levels()); // { document: 1, paragraph: 2, sentence: 3 }
+   * ```
+   */
+  compress(text: string, options: CompressOptions = {}): Promise<Memory> {
+    try {
+      return Promise.resolve(this.compressSync(text, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Synchronous {@link compress} (blocks the thread while it runs). */
+  compressSync(text: string, options: CompressOptions = {}): Memory {
+    if (typeof text !== "string") {
+      throw new InputError(`Text must be a string, got ${typeName(text)}`);
+    }
+    if (text.length === 0) throw new InputError("Text must not be empty");
+    const paragraphs = splitText(text);
+    const nodes: MemoryNode[] = [];
+    const all: number[] = [];
+    let bytePos = 0;
+    const docIndex = nodes.push(this.#node("document", -1, [], 0, 0)) - 1;
+    for (const p of paragraphs) {
+      const pi = nodes.push(this.#node("paragraph", docIndex, [], bytePos, all.length)) - 1;
+      const pTokens: number[] = [];
+      const sentences: MemoryNode[] = [];
+      for (const s of p.sentences) {
+        const piece = text.slice(s.start, s.end);
+        const ids = this.tokenizer.encode(piece); // throws InputError on lone surrogates
+        const bytes = encoder.encode(piece).length;
+        const tokenStart = all.length;
+        for (const id of ids) all.push(id), pTokens.push(id);
+        const node = this.#node("sentence", pi, ids, bytePos, tokenStart);
+        node.byteEnd = bytePos + bytes;
+        node.tokenEnd = all.length;
+        sentences.push(node);
+        bytePos += bytes;
+      }
+      // A paragraph of one sentence has that sentence's memory: same tokens, same computation.
+      const para = sentences.length === 1
+        ? { ...sentences[0], level: "paragraph" as const, parent: docIndex }
+        : this.#node("paragraph", docIndex, pTokens, nodes[pi].byteStart, nodes[pi].tokenStart);
+      para.byteEnd = bytePos;
+      para.tokenEnd = all.length;
+      nodes[pi] = para;
+      for (const s of sentences) nodes.push({ ...s, parent: pi });
+    }
+    const doc = paragraphs.length === 1
+      ? { ...nodes[1], level: "document" as const, parent: -1 }
+      : this.#node("document", -1, all, 0, 0);
+    doc.byteEnd = bytePos;
+    doc.tokenEnd = all.length;
+    nodes[docIndex] = doc;
+    const lossless = options.lossless ?? true;
+    return new Memory({
+      modelFingerprint: this.fingerprint,
+      slotCount: this.config.memorySlots,
+      dim: this.config.dim,
+      textBytes: bytePos,
+      tokenCount: all.length,
+      nodes,
+      residual: lossless
+        ? { codedTokens: all.length, bytes: this.#encodeResidual(doc, all) }
+        : undefined,
+      meta: options.meta,
+    });
+  }
+
+  /**
+   * Reconstructs the text of a memory (or of one node). Exact when the memory is lossless;
+   * otherwise each sentence is decoded greedily from its own slots.
+   *
+   * @param memory A memory written by this model.
+   * @param options Which node; `greedy` to ignore the residual.
+   * @returns The text.
+   * @throws {ModelMismatchError} When another model wrote the memory.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * const m = await r3.compress("A. B.\n\nC.");
+   * console.log(await r3.reconstruct(m, { node: m.children(0)[1] })); // "C."
+   * ```
+   */
+  async reconstruct(memory: Memory, options: ReconstructOptions = {}): Promise<string> {
+    let out = "";
+    for await (const piece of this.reconstructStream(memory, options)) out += piece;
+    return out;
+  }
+
+  /**
+   * Like {@link reconstruct}, yielding text as it is decoded.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * const m = await r3.compress("Streamed text.");
+   * let text = "";
+   * for await (const piece of r3.reconstructStream(m)) text += piece;
+   * console.log(text); // "Streamed text."
+   * ```
+   */
+  async *reconstructStream(
+    memory: Memory,
+    options: ReconstructOptions = {},
+  ): AsyncGenerator<string, void, undefined> {
+    this.#checkMemory(memory);
+    const index = options.node ?? 0;
+    const node = memory.nodes[index];
+    if (!node) {
+      throw new InputError(`Node ${index} does not exist (the memory has ${memory.nodes.length})`);
+    }
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+    const residual = memory.residual;
+    if (residual && !options.greedy && residual.codedTokens === memory.tokenCount) {
+      // Exact: decode the whole token stream, yield the node's part.
+      for (const ids of this.#decodeResidual(memory, residual.bytes, node)) {
+        const text = decoder.decode(this.#bytesOf(ids), { stream: true });
+        if (text) yield text;
+        await yieldToEventLoop();
+      }
+    } else {
+      for (const leaf of leavesOf(memory, index)) {
+        for (const ids of this.#greedy(memory.nodes[leaf])) {
+          const text = decoder.decode(this.#bytesOf(ids), { stream: true });
+          if (text) yield text;
+          await yieldToEventLoop();
+        }
+      }
+    }
+    const tail = decoder.decode();
+    if (tail) yield tail;
+  }
+
+  /**
+   * Finds the nodes whose memory is closest to the query's (cosine similarity of mean slots).
+   *
+   * @param query Text to look for.
+   * @param memories Memories written by this model.
+   * @param options `k`, levels, whether to reconstruct each hit's text.
+   * @returns Up to `k` hits, best first.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * const m = await r3.compress("Cats purr.\n\nDogs bark.");
+   * const hits = await r3.search("Dogs bark.", [m], { k: 1, levels: ["paragraph"] });
+   * console.log(hits[0].text); // "Dogs bark."
+   * ```
+   */
+  async search(
+    query: string,
+    memories: Memory[],
+    options: SearchOptions = {},
+  ): Promise<SearchHit[]> {
+    if (typeof query !== "string" || query.length === 0) {
+      throw new InputError("Query must be a non-empty string");
+    }
+    const k = options.k ?? 5;
+    if (!Number.isInteger(k) || k < 1) {
+      throw new InputError(`k must be a positive integer, got ${k}`);
+    }
+    for (const m of memories) this.#checkMemory(m);
+    const key = this.queryKey(query);
+    const hits: SearchHit[] = [];
+    memories.forEach((m, mi) => {
+      m.nodes.forEach((node, ni) => {
+        if (options.levels && !options.levels.includes(node.level)) return;
+        hits.push({
+          memory: mi,
+          node: ni,
+          level: node.level,
+          score: dot(key, nodeKey(node, m.dim)),
+        });
+      });
+    });
+    hits.sort((a, b) => b.score - a.score || a.memory - b.memory || a.node - b.node);
+    const top = hits.slice(0, k);
+    if (options.withText ?? true) {
+      for (const h of top) h.text = await this.reconstruct(memories[h.memory], { node: h.node });
+    }
+    return top;
+  }
+
+  /** The unit-length search key of a query's memory. */
+  queryKey(query: string): Float32Array {
+    const ids = this.tokenizer.encode(query);
+    const { q, scales } = quantizeRowsInt8(
+      this.#compressTokens(ids),
+      this.config.memorySlots,
+      this.config.dim,
+    );
+    return nodeKey({ slots: q, scales } as MemoryNode, this.config.dim);
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────
+
+  // Recurrent compression of a token sequence, segment by segment, from the learned initial
+  // memory. Returns the final memory [S*D].
+  #compressTokens(ids: ArrayLike<number>): Float32Array {
+    const T = this.config.segmentTokens;
+    let memory = this.#model.memInit;
+    for (let i = 0; i < ids.length || i === 0; i += T) {
+      memory = this.#model.compressSegment(memory, Array.prototype.slice.call(ids, i, i + T));
+    }
+    return memory;
+  }
+
+  #node(
+    level: NodeLevel,
+    parent: number,
+    ids: ArrayLike<number>,
+    byteStart: number,
+    tokenStart: number,
+  ): MemoryNode {
+    const node: MemoryNode = {
+      level,
+      parent,
+      byteStart,
+      byteEnd: byteStart,
+      tokenStart,
+      tokenEnd: tokenStart,
+      slots: new Int8Array(0),
+      scales: new Float32Array(0),
+    };
+    if (ids.length > 0 || level === "sentence") {
+      const { q, scales } = quantizeRowsInt8(
+        this.#compressTokens(ids),
+        this.config.memorySlots,
+        this.config.dim,
+      );
+      node.slots = q;
+      node.scales = scales;
+    }
+    return node;
+  }
+
+  #memoryOf(node: Pick<MemoryNode, "slots" | "scales">): Float32Array {
+    const D = this.config.dim;
+    const out = new Float32Array(node.slots.length);
+    for (let i = 0; i < out.length; i++) out[i] = node.slots[i] * node.scales[(i / D) | 0];
+    return out;
+  }
+
+  // Codes every token against the backward direction's distribution given the document memory.
+  // Rows are fed in batches as large as the context allows; the decoder feeds one at a time and
+  // gets bit-identical distributions (row-independent kernels), sliding at the same tokens.
+  #encodeResidual(doc: MemoryNode, ids: number[]): Uint8Array {
+    const enc = new RangeEncoder(Math.max(64, ids.length));
+    if (ids.length === 0) return enc.finish();
+    const session = this.#model.startDecoder(this.#memoryOf(doc));
+    const V = this.config.vocabSize;
+    const freqs = new Uint32Array(V);
+    const cum = new Uint32Array(V + 1);
+    const code = (probs: Float32Array, row: number, symbol: number) => {
+      probsToFreqs(probs.subarray(row * V, (row + 1) * V), FREQ_BITS, freqs);
+      cumulativeFreqs(freqs, cum);
+      encodeSymbol(enc, cum, symbol);
+    };
+    try {
+      session.begin();
+      code(this.#model.readProbs(1), 0, ids[0]);
+      let fed = 0;
+      while (fed < ids.length - 1) {
+        session.slideIfFull();
+        const n = Math.min(session.room, ids.length - 1 - fed);
+        session.feed(ids.slice(fed, fed + n));
+        const probs = this.#model.readProbs(n);
+        for (let i = 0; i < n; i++) code(probs, i, ids[fed + 1 + i]);
+        fed += n;
+      }
+    } finally {
+      session.free();
+    }
+    return enc.finish();
+  }
+
+  // Decodes the residual token by token, yielding batches of the tokens inside `node`'s span.
+  *#decodeResidual(memory: Memory, bytes: Uint8Array, node: MemoryNode): Generator<number[]> {
+    const total = memory.tokenCount;
+    if (total === 0) return;
+    const doc = memory.nodes[0];
+    const dec = new RangeDecoder(bytes);
+    const session = this.#model.startDecoder(this.#memoryOf(doc));
+    const V = this.config.vocabSize;
+    const freqs = new Uint32Array(V);
+    const cum = new Uint32Array(V + 1);
+    const next = (): number => {
+      probsToFreqs(this.#model.readProbs(1), FREQ_BITS, freqs);
+      cumulativeFreqs(freqs, cum);
+      return decodeSymbol(dec, cum);
+    };
+    try {
+      session.begin();
+      let batch: number[] = [];
+      let prev = -1;
+      for (let i = 0; i < total; i++) {
+        if (i > 0) {
+          session.slideIfFull();
+          session.feed([prev]);
+        }
+        const id = next();
+        prev = id;
+        if (i >= node.tokenStart && i < node.tokenEnd) batch.push(id);
+        if (batch.length >= 16) {
+          yield batch;
+          batch = [];
+        }
+        if (i + 1 >= node.tokenEnd) break;
+      }
+      if (batch.length) yield batch;
+      if (dec.overrun > 4) {
+        throw new FormatError("Residual stream ended early: the memory is damaged");
+      }
+    } finally {
+      session.free();
+    }
+  }
+
+  // Greedy decoding of one node from its own slots: as many tokens as the node spans.
+  *#greedy(node: MemoryNode): Generator<number[]> {
+    const n = node.tokenEnd - node.tokenStart;
+    if (n === 0) return;
+    const session = this.#model.startDecoder(this.#memoryOf(node));
+    const V = this.config.vocabSize;
+    try {
+      session.begin();
+      let batch: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const logits = this.#model.readLogits(1);
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[v] > logits[best]) best = v;
+        batch.push(best);
+        if (batch.length >= 16 || i === n - 1) {
+          yield batch;
+          batch = [];
+        }
+        if (i < n - 1) {
+          session.slideIfFull();
+          session.feed([best]);
+        }
+      }
+    } finally {
+      session.free();
+    }
+  }
+
+  #bytesOf(ids: number[]): Uint8Array {
+    return this.tokenizer.decodeBytes(ids);
+  }
+
+  #checkMemory(memory: Memory): void {
+    if (!(memory instanceof Memory)) {
+      throw new InputError(`Expected a Memory, got ${typeName(memory)}`);
+    }
+    if (memory.modelFingerprint !== this.fingerprint) {
+      throw new ModelMismatchError(
+        `Memory was written by model ${memory.modelFingerprint.slice(0, 12)}…, ` +
+          `this is ${this.fingerprint.slice(0, 12)}…`,
+      );
+    }
+    if (memory.slotCount !== this.config.memorySlots || memory.dim !== this.config.dim) {
+      throw new FormatError(
+        `Memory has ${memory.slotCount}×${memory.dim} slots, the model ${this.config.memorySlots}×${this.config.dim}`,
+      );
+    }
+  }
+}
+
+// The sentence nodes under `index` (or the node itself when it has none), in text order.
+function leavesOf(memory: Memory, index: number): number[] {
+  const children = memory.children(index);
+  if (children.length === 0) return [index];
+  return children.flatMap((c) => leavesOf(memory, c));
+}
+
+// Mean of a node's dequantized slots, scaled to unit length.
+function nodeKey(node: Pick<MemoryNode, "slots" | "scales">, dim: number): Float32Array {
+  const key = new Float32Array(dim);
+  const slots = node.scales.length;
+  for (let s = 0; s < slots; s++) {
+    for (let j = 0; j < dim; j++) key[j] += node.slots[s * dim + j] * node.scales[s];
+  }
+  let norm = 0;
+  for (let j = 0; j < dim; j++) norm += key[j] * key[j];
+  norm = Math.sqrt(norm) || 1;
+  for (let j = 0; j < dim; j++) key[j] /= norm;
+  return key;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function typeName(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
