@@ -63,10 +63,14 @@ function splitSentences(text: string, start: number, end: number, max: number): 
   while (i < end) {
     const c = text.charCodeAt(i);
     let cut = -1;
-    if (c === 10) cut = i + 1; // line break ends a sentence
-    else if ((c === 46 || c === 33 || c === 63) && i + 1 < end && isSpace(text.charCodeAt(i + 1))) {
+    // A line break, or . ! ? before whitespace, ends a sentence; the whitespace after it
+    // (newlines included) stays with the sentence it follows.
+    if (
+      c === 10 ||
+      ((c === 46 || c === 33 || c === 63) && i + 1 < end && isSpace(text.charCodeAt(i + 1)))
+    ) {
       cut = i + 1;
-      while (cut < end && text.charCodeAt(cut) === 32) cut++; // keep the spaces with it
+      while (cut < end && isSpace(text.charCodeAt(cut))) cut++;
     }
     if (cut < 0 && i - s >= max) cut = cutNear(text, s, i);
     if (cut > s) {

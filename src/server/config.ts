@@ -1,0 +1,97 @@
+/**
+ * Server configuration from the environment: `PORT`, `R3MEM_KV_PATH`, `R3MEM_TOKENS`,
+ * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`.
+ *
+ * @module
+ */
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { DEFAULT_WEIGHTS_URL } from "../r3mem.ts";
+import { parseTokens } from "./auth.ts";
+
+/** Everything the server process needs to start. */
+export interface ServerConfig {
+  /** TCP port (0: any free one). */
+  port: number;
+  /** Interface to listen on: 127.0.0.1 without tokens, 0.0.0.0 with them (or `R3MEM_HOST`). */
+  hostname: string;
+  /** Deno KV database file. */
+  kvPath: string;
+  /** Bearer token → namespace; empty: no auth, one `default` namespace. */
+  tokens: Map<string, string>;
+  /** Where the model's weights are. */
+  weights: URL;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Inference workers. */
+  workers: number;
+}
+
+/** Default largest request body: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+
+/**
+ * Reads the configuration from environment variables.
+ *
+ * @param env Variable lookup (default `Deno.env.get`).
+ * @returns The configuration.
+ * @throws {TypeError} When a variable is malformed (the message names it).
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv } from "./config.ts";
+ * const env: Record<string, string> = { PORT: "9000", R3MEM_TOKENS: "s3cret:team-a" };
+ * const config = configFromEnv((name) => env[name]);
+ * console.log(config.port, config.hostname, config.tokens.get("s3cret")); // 9000 0.0.0.0 team-a
+ * ```
+ */
+export function configFromEnv(
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): ServerConfig {
+  const tokens = parseTokens(env("R3MEM_TOKENS") ?? "");
+  const cores = navigator.hardwareConcurrency ?? 1;
+  return {
+    port: intVar(env, "PORT", 8787, 0, 65535),
+    hostname: env("R3MEM_HOST") || (tokens.size > 0 ? "0.0.0.0" : "127.0.0.1"),
+    kvPath: env("R3MEM_KV_PATH") || "./data/r3mem.kv",
+    tokens,
+    weights: weightsUrl(env("R3MEM_WEIGHTS")),
+    maxBodyBytes: intVar(env, "R3MEM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, 2 ** 31),
+    workers: intVar(env, "R3MEM_WORKERS", Math.max(1, cores), 1, 256),
+  };
+}
+
+/**
+ * The weights' URL from `R3MEM_WEIGHTS`: a URL (`http:`, `https:`, `file:`) or a path; the
+ * embedded default when unset.
+ *
+ * @param value The variable's value.
+ * @returns A URL.
+ *
+ * @example
+ * ```ts
+ * import { weightsUrl } from "./config.ts";
+ * console.log(weightsUrl("/tmp/model.r3w").href); // "file:///tmp/model.r3w"
+ * ```
+ */
+export function weightsUrl(value: string | undefined): URL {
+  if (!value) return DEFAULT_WEIGHTS_URL;
+  if (/^(https?|file):/i.test(value)) return new URL(value);
+  return pathToFileURL(isAbsolute(value) ? value : resolve(value));
+}
+
+function intVar(
+  env: (name: string) => string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env(name);
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new TypeError(`${name} must be an integer in ${min}…${max}, got "${raw}"`);
+  }
+  return n;
+}

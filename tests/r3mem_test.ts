@@ -1,0 +1,135 @@
+// The runtime's mechanics on a tiny randomly initialised model: lossless round trips, the
+// hierarchy, node reconstruction, streaming, search, typed refusals.
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { rng } from "./_rng.ts";
+import { buildRandomModel } from "../src/model/random_model.ts";
+import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
+import { FormatError, InputError, Memory, ModelMismatchError, R3Mem } from "../mod.ts";
+
+const weights = await buildRandomModel({ seed: 1 });
+const r3 = await R3Mem.load({ weights });
+
+function randomText(rand: () => number, n: number): string {
+  const pieces = [
+    "the ",
+    "memory ",
+    ". ",
+    "\n\n",
+    "🐈",
+    "漢字",
+    "\t",
+    "\u0000",
+    "é",
+    "Ω ",
+    "a",
+    "Z",
+    "? ",
+    "\n",
+  ];
+  let s = "";
+  while (s.length < n) {
+    s += rand() < 0.2
+      ? String.fromCodePoint(Math.floor(rand() * 0xd7ff) + 1)
+      : pieces[Math.floor(rand() * pieces.length)];
+  }
+  return s;
+}
+
+Deno.test("lossless round trip through .r3m bytes: property over random texts", async () => {
+  const rand = rng(11);
+  for (let i = 0; i < 12; i++) {
+    const text = randomText(rand, 1 + Math.floor(rand() * 300));
+    const memory = await r3.compress(text);
+    const again = Memory.fromBytes(memory.toBytes(), { expectModel: r3.fingerprint });
+    assertEquals(await r3.reconstruct(again), text, `case ${i}`);
+  }
+});
+
+Deno.test("lossless round trip beyond the decoder window (context slides)", async () => {
+  const text = "A long line that keeps going. ".repeat(40) + "\n\nEnd.";
+  assert(r3.tokenizer.encode(text).length > 4 * r3.config.window, "text must exceed the window");
+  assertEquals(await r3.reconstruct(await r3.compress(text)), text);
+});
+
+Deno.test("hierarchy: document, paragraphs, sentences tile the text; nodes reconstruct alone", async () => {
+  const text = "One. Two!\n\nThree? Four.\nFive";
+  const m = await r3.compress(text);
+  assertEquals(m.levels(), { document: 1, paragraph: 2, sentence: 5 });
+  const bytes = new TextEncoder().encode(text);
+  const decoder = new TextDecoder();
+  for (let i = 0; i < m.nodes.length; i++) {
+    const node = m.nodes[i];
+    const want = decoder.decode(bytes.subarray(node.byteStart, node.byteEnd));
+    assertEquals(await r3.reconstruct(m, { node: i }), want, `node ${i} (${node.level})`);
+  }
+});
+
+Deno.test("lossy memory: fixed size per node, no residual, greedy reconstruction has the right length", async () => {
+  const m = await r3.compress("Short text. Another sentence.", { lossless: false });
+  assertEquals(m.lossless, false);
+  for (const node of m.nodes) {
+    assertEquals(node.slots.length, r3.config.memorySlots * r3.config.dim);
+  }
+  const out = await r3.reconstruct(m);
+  assert(typeof out === "string" && out.length > 0);
+});
+
+Deno.test("streaming yields the same text as reconstruct", async () => {
+  const text = "Streaming, piece by piece. 🐈 ".repeat(6);
+  const m = await r3.compress(text);
+  const pieces: string[] = [];
+  for await (const p of r3.reconstructStream(m)) pieces.push(p);
+  assert(pieces.length > 1, "expected several pieces");
+  assertEquals(pieces.join(""), text);
+});
+
+Deno.test("search finds the paragraph whose text is the query", async () => {
+  const m = await r3.compress("Cats purr softly.\n\nDogs bark loudly.\n\nBirds sing.");
+  // A random model knows nothing, but the same tokens give the same memory: score 1.
+  const hits = await r3.search("Birds sing.", [m], { k: 2, levels: ["paragraph"] });
+  assertEquals(hits[0].text, "Birds sing.");
+  assert(Math.abs(hits[0].score - 1) < 1e-5, `score ${hits[0].score}`);
+  assert(hits[0].score > hits[1].score);
+});
+
+Deno.test("bad input is refused with typed errors", async () => {
+  await assertRejects(() => r3.compress(""), InputError, "empty");
+  await assertRejects(() => r3.compress(42 as unknown as string), InputError, "string");
+  await assertRejects(() => r3.compress("bad \ud800 surrogate"), InputError);
+  const m = await r3.compress("Hello.");
+  await assertRejects(() => r3.reconstruct(m, { node: 9 }), InputError, "Node 9");
+  await assertRejects(() => r3.search("", [m]), InputError);
+  await assertRejects(() => r3.search("x", [m], { k: 0 }), InputError);
+});
+
+Deno.test("a memory from another model is refused", async () => {
+  const other = await R3Mem.load({ weights: await buildRandomModel({ seed: 2 }) });
+  const m = await other.compress("Written by someone else.");
+  await assertRejects(() => r3.reconstruct(m), ModelMismatchError);
+  let thrown: unknown;
+  try {
+    Memory.fromBytes(m.toBytes(), { expectModel: r3.fingerprint });
+  } catch (e) {
+    thrown = e;
+  }
+  assert(thrown instanceof ModelMismatchError, `got ${thrown}`);
+});
+
+Deno.test("a damaged weights file is refused with FormatError", async () => {
+  const bad = weights.slice();
+  bad[bad.length >> 1] ^= 0xff;
+  await assertRejects(() => R3Mem.load({ weights: bad }), FormatError);
+  await assertRejects(() => R3Mem.load({ weights: weights.subarray(0, 100) }), FormatError);
+});
+
+Deno.test("relaxed-SIMD and portable kernels write identical memories and decode each other's", async () => {
+  const text = "Determinism matters for lossless coding. 漢字 🐈\n\nSecond paragraph.";
+  const portable = await R3Mem.load({
+    weights,
+    backend: await createWasmBackend({ deterministic: true }),
+  });
+  const a = (await r3.compress(text)).toBytes();
+  const b = (await portable.compress(text)).toBytes();
+  assertEquals(Array.from(a), Array.from(b));
+  assertEquals(await portable.reconstruct(Memory.fromBytes(a)), text);
+});
