@@ -45,7 +45,15 @@ export {
   type R3MemErrorCode,
 } from "./src/errors.ts";
 export type { ModelConfig } from "./src/model/config.ts";
-export type { Backend } from "./src/backend/backend.ts";
+export type {
+  AttentionShape,
+  Backend,
+  F32,
+  I32,
+  MatmulOptions,
+  Q8Matrix,
+} from "./src/backend/backend.ts";
+export { type EncodeOptions, Tokenizer } from "./src/model/tokenizer.ts";
 
 let defaultModel: Promise<R3Mem> | undefined;
 

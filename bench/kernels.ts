@@ -243,13 +243,17 @@ function transpose(src: Int8Array, rows: number, cols: number): Int8Array {
   return out;
 }
 
-/** r3mem's int8 form: f32 activations quantized per row inside the op, times int8 weights. */
-const R3MEM_INT8_FORM = "dyn-q8";
-
-function r3memRunner(be: Backend): Runner {
+/**
+ * r3mem's forms: f32 activations quantized per row inside the op, times int8 weights, through
+ * the relaxed-SIMD dot product (`relaxed`, the default at run time) or the portable kernel
+ * (`portable`, deterministic mode; bit-identical results); f32 with fused multiply-add (`fma`)
+ * or multiply-then-add (`det`).
+ */
+function r3memRunner(fast: Backend, portable: Backend): Runner {
   return {
-    forms: (op) => [op === "matmul_int8" ? R3MEM_INT8_FORM : "f32"],
+    forms: (op) => op === "matmul_int8" ? ["relaxed", "portable"] : ["fma", "det"],
     prepare(op, form, [m, k, n], x) {
+      const be = form === "relaxed" || form === "fma" ? fast : portable;
       const out = be.f32(m * n);
       let run: () => void;
       let buffers: Parameters<Backend["free"]>[0][];
@@ -336,7 +340,11 @@ async function loadOrtNode(): Promise<Runner> {
 }
 
 const LOADERS: Record<Engine, () => Promise<Runner>> = {
-  r3mem: async () => r3memRunner(await createWasmBackend()),
+  r3mem: async () =>
+    r3memRunner(
+      await createWasmBackend({ deterministic: false }),
+      await createWasmBackend({ deterministic: true }),
+    ),
   "onnxruntime-web": loadOrtWeb,
   "onnxruntime-node": loadOrtNode,
 };
@@ -592,12 +600,12 @@ function formsTable(rows: readonly Row[]): string {
     for (const o of row.outcomes.values()) {
       if (!isResult(o) || !o.forms) continue;
       const ms = Object.entries(o.forms).map(([f, t]) => `${f} ${t.toFixed(4)}`);
-      body.push([SHORT[o.engine], shapeName(row.shape), ms.join("  "), o.form]);
+      body.push([SHORT[o.engine], row.op, shapeName(row.shape), ms.join("  "), o.form]);
     }
   }
   if (body.length === 0) return "";
-  return `int8 forms of the peers (median ms; the fastest is the peer's result above):\n` +
-    renderTable(["engine", "M×K×N", "forms", "fastest"], body);
+  return `forms measured per engine (median ms; the fastest is the engine's result above):\n` +
+    renderTable(["engine", "op", "M×K×N", "forms", "fastest"], body);
 }
 
 function notes(rows: readonly Row[]): string[] {

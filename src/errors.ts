@@ -29,6 +29,8 @@ export class R3MemError extends Error {
   /** Stable code for programmatic handling. */
   readonly code: R3MemErrorCode;
   /**
+   * Creates an error with a stable code.
+   *
    * @param code Stable code.
    * @param message Sentence-case description: what was expected and what came.
    */
@@ -51,7 +53,11 @@ export class R3MemError extends Error {
  * ```
  */
 export class FormatError extends R3MemError {
-  /** @param message What is wrong with the bytes. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong with the bytes.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("bad_format", message, options);
     this.name = "FormatError";
@@ -68,7 +74,11 @@ export class FormatError extends R3MemError {
  * ```
  */
 export class ModelMismatchError extends R3MemError {
-  /** @param message Which fingerprints differ. */
+  /**
+   * Creates the error.
+   *
+   * @param message Which fingerprints differ.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("model_mismatch", message, options);
     this.name = "ModelMismatchError";
@@ -85,7 +95,11 @@ export class ModelMismatchError extends R3MemError {
  * ```
  */
 export class InputError extends R3MemError {
-  /** @param message What was expected and what came. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was expected and what came.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("bad_input", message, options);
     this.name = "InputError";

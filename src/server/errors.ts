@@ -127,7 +127,9 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
     body: { error: { code, message } },
   });
   if (err instanceof ApiError) return make(err.status, err.code, err.message);
-  if (err instanceof R3MemError) return make(LIBRARY_STATUS[err.code] ?? 400, err.code, err.message);
+  if (err instanceof R3MemError) {
+    return make(LIBRARY_STATUS[err.code] ?? 400, err.code, err.message);
+  }
   if (err instanceof PoolError) {
     if (err.code === "overloaded") return make(503, "overloaded", err.message);
     if (err.code === "worker_failed") return make(500, "internal", err.message);
@@ -135,7 +137,19 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    return make(status, HTTP_CODES[status] ?? (status >= 500 ? "internal" : "bad_input"), err.message);
+    if (status === 415) {
+      return make(
+        415,
+        "unsupported_media_type",
+        "Unsupported Content-Type: send application/json (/v1/reconstruct also takes " +
+          "application/octet-stream)",
+      );
+    }
+    return make(
+      status,
+      HTTP_CODES[status] ?? (status >= 500 ? "internal" : "bad_input"),
+      err.message,
+    );
   }
   return make(500, "internal", "Internal server error");
 }

@@ -160,7 +160,7 @@ export function initParams(c: ModelConfig, rank: number, seed: number): Map<stri
     else if (name.endsWith(".a")) std = 1 / Math.sqrt(spec.shape[1]);
     else if (name.endsWith(".wo") || name.endsWith(".w2")) std = 0.02 * outScale;
     else std = 0.02;
-    if (std > 0) for (let i = 0; i < t.length; i++) t[i] = std * rng.normal();
+    if (std > 0) { for (let i = 0; i < t.length; i++) t[i] = std * rng.normal(); }
     out.set(name, t);
   }
   return out;

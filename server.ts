@@ -1,0 +1,137 @@
+/**
+ * The r3mem HTTP server: the default model (or `R3MEM_WEIGHTS`) in a pool of workers, memories
+ * in Deno KV, served with Hono. Run it with `deno task start`; see `docs/SERVER.md`.
+ *
+ * Environment: `PORT` (8787), `R3MEM_KV_PATH` (`./data/r3mem.kv`), `R3MEM_TOKENS`
+ * (`token:namespace,…`; without it the server listens on 127.0.0.1 only), `R3MEM_WEIGHTS`,
+ * `R3MEM_MAX_BODY_BYTES` (1 MiB), `R3MEM_WORKERS` (the number of cores), `R3MEM_HOST`.
+ *
+ * @example Serve in-process
+ * ```ts ignore
+ * import { configFromEnv, startServer } from "./server.ts";
+ * const server = await startServer({ ...configFromEnv(), port: 0 });
+ * console.log(await (await fetch(`${server.url}/healthz`)).json());
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+import { createApp } from "./src/server/app.ts";
+import { configFromEnv, type ServerConfig } from "./src/server/config.ts";
+import { MemoryStore } from "./src/server/store.ts";
+import { WorkerPool } from "./src/server/worker_pool.ts";
+
+export { type AppOptions, createApp, type R3MemApp } from "./src/server/app.ts";
+export { configFromEnv, type ServerConfig } from "./src/server/config.ts";
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8787`. */
+  url: string;
+  /** The port listened on. */
+  port: number;
+  /** Stops listening, then terminates the workers and closes the database. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the server: loads the model into the worker pool, opens the store, listens.
+ *
+ * @param config Port, host, KV path, tokens, weights, limits, workers.
+ * @param log Where status lines go (default `console.log`).
+ * @returns The running server.
+ *
+ * @example
+ * ```ts ignore
+ * import { configFromEnv, startServer } from "./server.ts";
+ * const server = await startServer(configFromEnv());
+ * ```
+ */
+export async function startServer(
+  config: ServerConfig,
+  log: (line: string) => void = console.log,
+): Promise<RunningServer> {
+  const weights = await readWeights(config.weights);
+  const pool = await WorkerPool.create({ weights, size: config.workers });
+  let store: MemoryStore;
+  try {
+    store = await MemoryStore.open(config.kvPath);
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+  const app = createApp({
+    engine: pool,
+    store,
+    tokens: config.tokens,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, app.fetch);
+  const addr = await listening;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host}:${addr.port}`;
+  if (config.tokens.size === 0) {
+    log(`No R3MEM_TOKENS: no authentication, so listening on ${addr.hostname} only.`);
+  } else {
+    log(`${config.tokens.size} token(s), ${new Set(config.tokens.values()).size} namespace(s).`);
+  }
+  log(
+    `r3mem listening on ${url} (model ${pool.fingerprint.slice(0, 12)}…, ${pool.backend}, ` +
+      `${pool.size} worker(s), store ${config.kvPath})`,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port: addr.port,
+    shutdown: () =>
+      stopping ??= (async () => {
+        await server.shutdown();
+        await pool.close();
+        store.close();
+      })(),
+  };
+}
+
+async function readWeights(url: URL): Promise<Uint8Array> {
+  if (url.protocol === "file:") {
+    try {
+      return await Deno.readFile(url);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `No model at ${url.pathname}. Train one (docs/WEIGHTS.md) or set R3MEM_WEIGHTS to a ` +
+            `weights file or URL.`,
+        );
+      }
+      throw e;
+    }
+  }
+  // Fetch once here; the workers get the bytes (they verify them).
+  const res = await fetch(url);
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`Could not download the model from ${url}: HTTP ${res.status}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+if (import.meta.main) {
+  let server: RunningServer;
+  try {
+    server = await startServer(configFromEnv());
+  } catch (e) {
+    console.error(`r3mem: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
+  const stop = () => {
+    console.log("r3mem: shutting down");
+    server.shutdown().then(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}

@@ -1,0 +1,270 @@
+/**
+ * The Hono app: routes over an {@link Engine} (the model) and a {@link MemoryStore} (Deno KV).
+ * Nothing here listens on a port; `server.ts` does, and tests call `app.request(...)`.
+ *
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { NodeLevel } from "../codec/memory.ts";
+import { type ServerEnv, tenantAuth } from "./auth.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
+import type { Engine } from "./engine.ts";
+import { fromBase64, toBase64 } from "./encoding.ts";
+import { ApiError, describeIssues, onError } from "./errors.ts";
+import { OPENAPI_INFO, type OpenApiDoc, renderDocsPage } from "./openapi.ts";
+import { playgroundHtml } from "./playground.ts";
+import {
+  compressRoute,
+  createMemoryRoute,
+  deleteMemoryRoute,
+  getMemoryRoute,
+  healthRoute,
+  listMemoriesRoute,
+  MAX_METADATA_BYTES,
+  memoryTextRoute,
+  reconstructRoute,
+  searchRoute,
+} from "./schemas.ts";
+import { TopK } from "./search_index.ts";
+import { textResponse } from "./sse.ts";
+import type { MemoryStore, StoredMemory } from "./store.ts";
+import type { SearchKeys } from "./search_index.ts";
+
+/** What {@link createApp} builds the app from. */
+export interface AppOptions {
+  /** The model (a `WorkerPool` in the server, a `LocalEngine` in tests). */
+  engine: Engine;
+  /** Where memories are stored. */
+  store: MemoryStore;
+  /** Bearer token → namespace; empty or absent: no auth, one `default` namespace. */
+  tokens?: ReadonlyMap<string, string>;
+  /** Largest request body in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** The app's type. */
+export type R3MemApp = OpenAPIHono<ServerEnv>;
+
+/**
+ * Builds the HTTP app.
+ *
+ * @param options Engine, store, tokens, body limit.
+ * @returns The Hono app (`app.fetch` serves it; `app.request` tests it).
+ *
+ * @example
+ * ```ts
+ * import { createApp } from "./app.ts";
+ * import { LocalEngine } from "./engine.ts";
+ * import { MemoryStore } from "./store.ts";
+ * import { R3Mem } from "../r3mem.ts";
+ * import { buildRandomModel } from "../model/random_model.ts";
+ * const engine = new LocalEngine(await R3Mem.load({ weights: await buildRandomModel() }));
+ * const store = new MemoryStore(await Deno.openKv(":memory:"));
+ * const app = createApp({ engine, store });
+ * const res = await app.request("/v1/memories", {
+ *   method: "POST",
+ *   headers: { "Content-Type": "application/json" },
+ *   body: JSON.stringify({ text: "Keep this.", metadata: { from: "docs" } }),
+ * });
+ * const { id } = await res.json();
+ * const text = await (await app.request(`/v1/memories/${id}/text`)).json();
+ * console.log(res.status, text); // 201 { text: "Keep this." }
+ * store.close();
+ * ```
+ */
+export function createApp(options: AppOptions): R3MemApp {
+  const { engine, store } = options;
+  const tokens = options.tokens ?? new Map<string, string>();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const app = new OpenAPIHono<ServerEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ApiError(400, "bad_input", describeIssues(result.error.issues));
+      }
+    },
+  });
+  app.onError(onError);
+  app.notFound((c) =>
+    onError(new ApiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), c)
+  );
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
+
+  app.use("/v1/*", tenantAuth(tokens));
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new ApiError(
+          413,
+          "too_large",
+          `Request body is larger than the limit of ${maxBodyBytes} bytes`,
+        );
+      },
+    }),
+  );
+
+  // Memories of another model than the one served are listed but not searched.
+  const keysCache = new Map<string, SearchKeys>();
+  const cachedKeys = async (ns: string, rec: StoredMemory): Promise<SearchKeys | null> => {
+    const cacheKey = `${ns}\u0000${rec.id}`;
+    const hit = keysCache.get(cacheKey);
+    if (hit) return hit;
+    const keys = await store.getKeys(ns, rec.id, rec);
+    if (keys) {
+      if (keysCache.size >= 4096) keysCache.delete(keysCache.keys().next().value!);
+      keysCache.set(cacheKey, keys);
+    }
+    return keys;
+  };
+  const mustGet = async (ns: string, id: string): Promise<StoredMemory> => {
+    const rec = await store.get(ns, id);
+    if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
+    return rec;
+  };
+  const info = (rec: StoredMemory) => ({
+    id: rec.id,
+    createdAt: rec.createdAt,
+    metadata: rec.metadata,
+    stats: rec.stats,
+    model: rec.model,
+  });
+
+  app.openapi(healthRoute, (c) => {
+    const pool = engine as Partial<{ size: number; queued: number }>;
+    return c.json({
+      ok: true,
+      model: engine.fingerprint,
+      backend: engine.backend,
+      workers: pool.size,
+      queued: pool.queued,
+    }, 200);
+  });
+
+  app.openapi(compressRoute, async (c) => {
+    const { text, lossless } = c.req.valid("json");
+    const { bytes, stats } = await engine.compress(text, { lossless });
+    return c.json({ memory: toBase64(bytes), stats }, 200);
+  });
+
+  app.openapi(reconstructRoute, async (c) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    let bytes: Uint8Array;
+    if (type === "application/octet-stream") {
+      bytes = new Uint8Array(await c.req.arrayBuffer());
+    } else {
+      const body = c.req.valid("json") as { memory?: string };
+      if (!body.memory) {
+        throw new ApiError(
+          400,
+          "bad_input",
+          'Send {"memory": base64} as application/json, or the .r3m bytes as ' +
+            "application/octet-stream",
+        );
+      }
+      bytes = fromBase64(body.memory);
+    }
+    if (bytes.length === 0) throw new ApiError(400, "bad_input", "The memory is empty");
+    const { node } = c.req.valid("query");
+    return await textResponse(c, engine.reconstruct(bytes, { node }));
+  });
+
+  app.openapi(createMemoryRoute, async (c) => {
+    const { text, metadata, lossless } = c.req.valid("json");
+    const metaBytes = new TextEncoder().encode(JSON.stringify(metadata ?? {})).length;
+    if (metaBytes > MAX_METADATA_BYTES) {
+      throw new ApiError(
+        413,
+        "too_large",
+        `Metadata is ${metaBytes} bytes of JSON; the limit is ${MAX_METADATA_BYTES}`,
+      );
+    }
+    const compressed = await engine.compress(text, { lossless });
+    const rec = await store.put(c.get("namespace"), {
+      ...compressed,
+      model: engine.fingerprint,
+      metadata,
+    });
+    c.header("Location", `/v1/memories/${rec.id}`);
+    return c.json({ id: rec.id, createdAt: rec.createdAt, stats: rec.stats }, 201);
+  });
+
+  app.openapi(listMemoriesRoute, async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const page = await store.list(c.get("namespace"), { limit, cursor });
+    return c.json({ memories: page.memories.map(info), cursor: page.cursor }, 200);
+  });
+
+  app.openapi(getMemoryRoute, async (c) => {
+    return c.json(info(await mustGet(c.get("namespace"), c.req.valid("param").id)), 200);
+  });
+
+  app.openapi(memoryTextRoute, async (c) => {
+    const ns = c.get("namespace");
+    const { id } = c.req.valid("param");
+    await mustGet(ns, id);
+    const bytes = await store.getBytes(ns, id);
+    if (!bytes) throw new ApiError(404, "not_found", `No memory with id ${id}`);
+    return await textResponse(c, engine.reconstruct(bytes, { node: c.req.valid("query").node }));
+  });
+
+  app.openapi(deleteMemoryRoute, async (c) => {
+    const ns = c.get("namespace");
+    const { id } = c.req.valid("param");
+    if (!(await store.delete(ns, id))) {
+      throw new ApiError(404, "not_found", `No memory with id ${id}`);
+    }
+    keysCache.delete(`${ns}\u0000${id}`);
+    return c.body(null, 204);
+  });
+
+  app.openapi(searchRoute, async (c) => {
+    const ns = c.get("namespace");
+    const { query, k, levels } = c.req.valid("json");
+    const key = await engine.queryKey(query);
+    const top = new TopK<StoredMemory>(key, k ?? 5, levels as NodeLevel[] | undefined);
+    for await (const rec of store.records(ns)) {
+      if (rec.model !== engine.fingerprint) continue;
+      const keys = await cachedKeys(ns, rec);
+      if (keys) top.add(rec, keys);
+    }
+    const blobs = new Map<string, Promise<Uint8Array | null>>();
+    const hits = await Promise.all(
+      top.results().map(async (h) => {
+        if (!blobs.has(h.owner.id)) blobs.set(h.owner.id, store.getBytes(ns, h.owner.id));
+        const bytes = await blobs.get(h.owner.id);
+        if (!bytes) return null; // deleted meanwhile
+        let text = "";
+        for await (const piece of engine.reconstruct(bytes, { node: h.node })) text += piece;
+        return {
+          id: h.owner.id,
+          node: h.node,
+          level: h.level,
+          score: h.score,
+          text,
+          metadata: h.owner.metadata,
+        };
+      }),
+    );
+    return c.json({ hits: hits.filter((h) => h !== null) }, 200);
+  });
+
+  app.doc31("/openapi.json", OPENAPI_INFO);
+  app.get(
+    "/docs",
+    (c) => c.html(renderDocsPage(app.getOpenAPI31Document(OPENAPI_INFO) as OpenApiDoc)),
+  );
+  app.get("/", (c) => {
+    c.header(
+      "Content-Security-Policy",
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+    );
+    return c.html(playgroundHtml({ auth: tokens.size > 0 }));
+  });
+  return app;
+}

@@ -1,0 +1,160 @@
+/**
+ * The inference seam of the server: what the routes ask of the model, on `.r3m` bytes. Two
+ * implementations: {@link LocalEngine} runs the model on the calling thread (tests, tools), the
+ * `WorkerPool` (`./worker_pool.ts`) runs it in workers so requests never wait on inference.
+ *
+ * @module
+ */
+import { Memory, type MemoryStats } from "../codec/memory.ts";
+import type { R3Mem } from "../r3mem.ts";
+import { type SearchKeys, searchKeysOf } from "./search_index.ts";
+
+/** A compressed text: the `.r3m` bytes, their stats and their search keys. */
+export interface Compressed {
+  /** `.r3m` bytes. */
+  bytes: Uint8Array;
+  /** Size statistics. */
+  stats: MemoryStats;
+  /** One search key per node. */
+  keys: SearchKeys;
+}
+
+/** Options of {@link Engine.compress}. */
+export interface EngineCompressOptions {
+  /** Keep the residual (default true). */
+  lossless?: boolean;
+}
+
+/** Options of {@link Engine.reconstruct}. */
+export interface EngineReconstructOptions {
+  /** Node to reconstruct (default 0, the whole text). */
+  node?: number;
+}
+
+/** Model operations the server needs. Errors are the library's typed errors or `PoolError`s. */
+export interface Engine {
+  /** Fingerprint of the model's weights. */
+  readonly fingerprint: string;
+  /** Name of the backend the model runs on. */
+  readonly backend: string;
+  /** Compresses text. */
+  compress(text: string, options?: EngineCompressOptions): Promise<Compressed>;
+  /**
+   * Reconstructs the text of `.r3m` bytes, piece by piece. Validation errors (damaged or
+   * foreign bytes, unknown node) are thrown by the first `next()`, before any text.
+   * Ending the iteration early cancels the work.
+   */
+  reconstruct(bytes: Uint8Array, options?: EngineReconstructOptions): AsyncIterable<string>;
+  /** The unit search key of a query. */
+  queryKey(query: string): Promise<Float32Array>;
+  /** Releases the engine's resources. */
+  close(): Promise<void>;
+}
+
+/**
+ * Compresses on the model given: the work shared by both engines.
+ *
+ * @example
+ * ```ts
+ * import { compressToBytes } from "./engine.ts";
+ * import { R3Mem } from "../r3mem.ts";
+ * import { buildRandomModel } from "../model/random_model.ts";
+ * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+ * const c = compressToBytes(r3, "Hello.", {});
+ * console.log(c.stats.bytes === c.bytes.length); // true
+ * ```
+ */
+export function compressToBytes(
+  r3: R3Mem,
+  text: string,
+  options: EngineCompressOptions,
+): Compressed {
+  const memory = r3.compressSync(text, { lossless: options.lossless ?? true });
+  return { bytes: memory.toBytes(), stats: memory.stats(), keys: searchKeysOf(memory) };
+}
+
+/**
+ * Reconstructs `.r3m` bytes on the model given: the work shared by both engines.
+ *
+ * @example
+ * ```ts
+ * import { compressToBytes, reconstructBytes } from "./engine.ts";
+ * import { R3Mem } from "../r3mem.ts";
+ * import { buildRandomModel } from "../model/random_model.ts";
+ * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+ * let text = "";
+ * for await (const piece of reconstructBytes(r3, compressToBytes(r3, "Hi.", {}).bytes, {})) text += piece;
+ * console.log(text); // "Hi."
+ * ```
+ */
+export async function* reconstructBytes(
+  r3: R3Mem,
+  bytes: Uint8Array,
+  options: EngineReconstructOptions,
+): AsyncGenerator<string, void, undefined> {
+  const memory = Memory.fromBytes(bytes, { expectModel: r3.fingerprint });
+  yield* r3.reconstructStream(memory, { node: options.node ?? 0 });
+}
+
+/**
+ * An engine that runs the model on the calling thread: simple, for tests and tools; a server
+ * under load wants the `WorkerPool`.
+ *
+ * @example
+ * ```ts
+ * import { LocalEngine } from "./engine.ts";
+ * import { R3Mem } from "../r3mem.ts";
+ * import { buildRandomModel } from "../model/random_model.ts";
+ * const engine = new LocalEngine(await R3Mem.load({ weights: await buildRandomModel() }));
+ * const { bytes } = await engine.compress("Kept in memory.");
+ * let text = "";
+ * for await (const piece of engine.reconstruct(bytes)) text += piece;
+ * console.log(text); // "Kept in memory."
+ * ```
+ */
+export class LocalEngine implements Engine {
+  readonly #r3: R3Mem;
+
+  /** @param r3 The loaded model. */
+  constructor(r3: R3Mem) {
+    this.#r3 = r3;
+  }
+
+  /** Fingerprint of the model's weights. */
+  get fingerprint(): string {
+    return this.#r3.fingerprint;
+  }
+
+  /** Name of the backend. */
+  get backend(): string {
+    return this.#r3.backend;
+  }
+
+  /** Compresses text (on this thread). */
+  compress(text: string, options: EngineCompressOptions = {}): Promise<Compressed> {
+    try {
+      return Promise.resolve(compressToBytes(this.#r3, text, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Reconstructs `.r3m` bytes (on this thread). */
+  reconstruct(bytes: Uint8Array, options: EngineReconstructOptions = {}): AsyncIterable<string> {
+    return reconstructBytes(this.#r3, bytes, options);
+  }
+
+  /** The unit search key of a query. */
+  queryKey(query: string): Promise<Float32Array> {
+    try {
+      return Promise.resolve(this.#r3.queryKey(query));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Nothing to release. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The HTTP API's route definitions and validators (Zod, via `@hono/zod-openapi`): the same
+ * objects validate requests and generate `/openapi.json`.
+ *
+ * @module
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+
+/** Largest metadata object accepted, as JSON bytes. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+/** Largest `k` of a search. */
+export const MAX_K = 50;
+
+const bearer = [{ bearer: [] }];
+
+/** `{ error: { code, message } }`: every error response. */
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().openapi({ example: "bad_input" }),
+    message: z.string().openapi({ example: "Invalid request: text: Text must not be empty" }),
+  }),
+}).openapi("Error");
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "Malformed JSON, wrong types, missing or empty fields",
+  401: "No token or an unknown one",
+  404: "No such memory in this namespace",
+  413: "Body (or metadata) over the limit",
+  415: "Unsupported content type",
+  422: "A damaged .r3m, or one written by another model",
+  503: "Too many jobs waiting",
+};
+
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, {
+    description: ERROR_DESCRIPTIONS[s] ?? "Error",
+    content: { "application/json": { schema: ErrorSchema } },
+  }]));
+
+/** Size statistics of a memory. */
+export const StatsSchema = z.object({
+  bytes: z.number().int().openapi({ description: "Size of the .r3m encoding" }),
+  nodes: z.object({
+    document: z.number().int(),
+    paragraph: z.number().int(),
+    sentence: z.number().int(),
+  }).openapi({ description: "Nodes per level" }),
+  slots: z.number().int(),
+  residualBytes: z.number().int().openapi({ description: "0 when lossy" }),
+  textBytes: z.number().int(),
+  ratio: z.number().openapi({ description: "textBytes / bytes" }),
+}).openapi("MemoryStats");
+
+const Text = z.string({ error: "Text must be a string" }).min(1, "Text must not be empty");
+
+const Metadata = z.record(z.string(), z.unknown(), {
+  error: "Metadata must be a JSON object",
+}).openapi({ description: `Any JSON object, at most ${MAX_METADATA_BYTES} bytes` });
+
+/** A stored memory's description. */
+export const MemoryInfoSchema = z.object({
+  id: z.string().openapi({ example: "0b9c4f8e-3f55-4a53-9d52-1e1f7c0d6b1a" }),
+  createdAt: z.string().openapi({ example: "2026-11-02T10:00:00.000Z" }),
+  metadata: z.record(z.string(), z.unknown()),
+  stats: StatsSchema,
+  model: z.string().openapi({ description: "Fingerprint of the model that wrote it" }),
+}).openapi("MemoryInfo");
+
+const IdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" } }),
+});
+
+const TextStream = {
+  "text/event-stream": {
+    schema: z.string().openapi({
+      description: 'With `Accept: text/event-stream`: `text` events (data `{"text": piece}`) ' +
+        "as the text is decoded, then `done` (data `{}`), or `error` (data `{error}`)",
+    }),
+  },
+};
+
+/** `GET /healthz`. */
+export const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness and the model served",
+  responses: {
+    200: {
+      description: "Serving",
+      content: {
+        "application/json": {
+          schema: z.object({
+            ok: z.boolean(),
+            model: z.string().openapi({ description: "Fingerprint of the weights" }),
+            backend: z.string(),
+            workers: z.number().int().optional(),
+            queued: z.number().int().optional(),
+          }),
+        },
+      },
+    },
+  },
+});
+
+/** `POST /v1/compress`. */
+export const compressRoute = createRoute({
+  method: "post",
+  path: "/v1/compress",
+  summary: "Compress text into a memory (nothing is stored)",
+  security: bearer,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({
+            text: Text,
+            lossless: z.boolean({ error: "lossless must be a boolean" }).optional().openapi({
+              description: "Keep the residual that restores the exact text (default true)",
+            }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "The memory",
+      content: {
+        "application/json": {
+          schema: z.object({
+            memory: z.string().openapi({ description: "The .r3m bytes, base64" }),
+            stats: StatsSchema,
+          }),
+        },
+      },
+    },
+    ...errors(400, 401, 413, 415, 503),
+  },
+});
+
+/** `POST /v1/reconstruct`. */
+export const reconstructRoute = createRoute({
+  method: "post",
+  path: "/v1/reconstruct",
+  summary: "Reconstruct the text of a memory",
+  description: "Send `{memory}` (base64 .r3m) as JSON, or the .r3m bytes as " +
+    "`application/octet-stream`. `node` picks one node (default 0, the whole text).",
+  security: bearer,
+  request: {
+    query: z.object({
+      node: z.coerce.number().int().min(0).optional().openapi({
+        param: { name: "node", in: "query" },
+      }),
+    }),
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z.object({
+            memory: z.string({ error: "memory must be a base64 string" }).min(
+              1,
+              "memory must not be empty",
+            ),
+          }),
+        },
+        "application/octet-stream": {
+          schema: z.any().openapi({ type: "string", format: "binary" }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "The text",
+      content: { "application/json": { schema: z.object({ text: z.string() }) }, ...TextStream },
+    },
+    ...errors(400, 401, 413, 415, 422, 503),
+  },
+});
+
+/** `POST /v1/memories`. */
+export const createMemoryRoute = createRoute({
+  method: "post",
+  path: "/v1/memories",
+  summary: "Compress and store text",
+  security: bearer,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({
+            text: Text,
+            metadata: Metadata.optional(),
+            lossless: z.boolean({ error: "lossless must be a boolean" }).optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "Stored (durably)",
+      content: {
+        "application/json": {
+          schema: z.object({ id: z.string(), createdAt: z.string(), stats: StatsSchema }),
+        },
+      },
+    },
+    ...errors(400, 401, 413, 415, 503),
+  },
+});
+
+/** `GET /v1/memories`. */
+export const listMemoriesRoute = createRoute({
+  method: "get",
+  path: "/v1/memories",
+  summary: "List stored memories, oldest first",
+  security: bearer,
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).optional().openapi({
+        param: { name: "limit", in: "query" },
+        description: "Page size, 1…100 (default 20)",
+      }),
+      cursor: z.string().optional().openapi({
+        param: { name: "cursor", in: "query" },
+        description: "The `cursor` of the previous page",
+      }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "One page",
+      content: {
+        "application/json": {
+          schema: z.object({
+            memories: z.array(MemoryInfoSchema),
+            cursor: z.string().nullable().openapi({ description: "Null on the last page" }),
+          }),
+        },
+      },
+    },
+    ...errors(400, 401),
+  },
+});
+
+/** `GET /v1/memories/{id}`. */
+export const getMemoryRoute = createRoute({
+  method: "get",
+  path: "/v1/memories/{id}",
+  summary: "A stored memory's metadata and stats",
+  security: bearer,
+  request: { params: IdParams },
+  responses: {
+    200: { description: "Found", content: { "application/json": { schema: MemoryInfoSchema } } },
+    ...errors(401, 404),
+  },
+});
+
+/** `GET /v1/memories/{id}/text`. */
+export const memoryTextRoute = createRoute({
+  method: "get",
+  path: "/v1/memories/{id}/text",
+  summary: "The reconstructed text of a stored memory",
+  security: bearer,
+  request: {
+    params: IdParams,
+    query: z.object({
+      node: z.coerce.number().int().min(0).optional().openapi({
+        param: { name: "node", in: "query" },
+      }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The text",
+      content: { "application/json": { schema: z.object({ text: z.string() }) }, ...TextStream },
+    },
+    ...errors(400, 401, 404, 422, 503),
+  },
+});
+
+/** `DELETE /v1/memories/{id}`. */
+export const deleteMemoryRoute = createRoute({
+  method: "delete",
+  path: "/v1/memories/{id}",
+  summary: "Delete a stored memory",
+  security: bearer,
+  request: { params: IdParams },
+  responses: {
+    204: { description: "Deleted" },
+    ...errors(401, 404),
+  },
+});
+
+/** `POST /v1/search`. */
+export const searchRoute = createRoute({
+  method: "post",
+  path: "/v1/search",
+  summary: "Search the namespace's stored memories",
+  security: bearer,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({
+            query: z.string({ error: "query must be a string" }).min(1, "query must not be empty"),
+            k: z.number({ error: "k must be a number" }).int("k must be an integer").min(1).max(
+              MAX_K,
+            ).optional().openapi({ description: `Hits to return, 1…${MAX_K} (default 5)` }),
+            levels: z.array(z.enum(["document", "paragraph", "sentence"])).optional().openapi({
+              description: "Only nodes of these levels (default all)",
+            }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "Best nodes first",
+      content: {
+        "application/json": {
+          schema: z.object({
+            hits: z.array(z.object({
+              id: z.string(),
+              node: z.number().int(),
+              level: z.enum(["document", "paragraph", "sentence"]),
+              score: z.number(),
+              text: z.string(),
+              metadata: z.record(z.string(), z.unknown()),
+            })),
+          }),
+        },
+      },
+    },
+    ...errors(400, 401, 413, 415, 503),
+  },
+});
