@@ -7,7 +7,15 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
 
-/** The namespace of requests when the server runs without tokens. */
+/**
+ * The namespace of requests when the server runs without tokens.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_NAMESPACE } from "./auth.ts";
+ * console.log(DEFAULT_NAMESPACE); // "default"
+ * ```
+ */
 export const DEFAULT_NAMESPACE = "default";
 
 /** Hono variables the server's middleware sets. */

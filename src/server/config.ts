@@ -27,7 +27,15 @@ export interface ServerConfig {
   workers: number;
 }
 
-/** Default largest request body: 1 MiB. */
+/**
+ * Default largest request body: 1 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
+ * console.log(DEFAULT_MAX_BODY_BYTES); // 1048576
+ * ```
+ */
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 
 /**

@@ -115,7 +115,11 @@ export async function* reconstructBytes(
 export class LocalEngine implements Engine {
   readonly #r3: R3Mem;
 
-  /** @param r3 The loaded model. */
+  /**
+   * Wraps a loaded model.
+   *
+   * @param r3 The loaded model.
+   */
   constructor(r3: R3Mem) {
     this.#r3 = r3;
   }

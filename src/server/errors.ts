@@ -50,6 +50,8 @@ export class ApiError extends Error {
   /** Stable code. */
   readonly code: ApiErrorCode;
   /**
+   * An error answered with `status` and `code`.
+   *
    * @param status HTTP status of the response.
    * @param code Stable code.
    * @param message What was expected and what came.
@@ -78,6 +80,8 @@ export class PoolError extends Error {
   /** What failed. */
   readonly code: PoolErrorCode;
   /**
+   * A pool failure.
+   *
    * @param code What failed.
    * @param message Details.
    */

@@ -5,7 +5,15 @@
  * @module
  */
 
-/** The OpenAPI document's header (the paths come from the routes). */
+/**
+ * The OpenAPI document's header (the paths come from the routes).
+ *
+ * @example
+ * ```ts
+ * import { OPENAPI_INFO } from "./openapi.ts";
+ * console.log(OPENAPI_INFO.info.title); // "r3mem"
+ * ```
+ */
 export const OPENAPI_INFO = {
   openapi: "3.1.0",
   info: {
@@ -93,7 +101,7 @@ export function renderDocsPage(doc: OpenApiDoc): string {
   ).join("");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(doc.info.title)} API</title><style>
+<title>${esc(doc.info.title)} API</title><link rel="icon" href="data:,"><style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 section{border:1px solid #ddd;border-radius:6px;padding:.2rem 1rem;margin:1rem 0}
 pre{background:#f6f6f6;padding:.5rem;overflow:auto;font-size:13px}

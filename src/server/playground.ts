@@ -24,6 +24,7 @@ export function playgroundHtml(options: { auth: boolean }): string {
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>r3mem playground</title>
+<link rel="icon" href="data:,">
 <style>
 :root{--fg:#1d2330;--mute:#6b7385;--line:#dde1e8;--accent:#3558d4;--bg:#f7f8fa}
 *{box-sizing:border-box}
@@ -44,7 +45,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:4px 14px;margin:0}dt{color:va
 pre{white-space:pre-wrap;word-break:break-word;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:8px;min-height:60px;margin:10px 0 0;font-size:13px}
 #status{color:var(--mute);font-size:13px}#status.err{color:#c0392b}
 ol{padding-left:20px;margin:10px 0 0}li{margin-bottom:6px}.score{color:var(--mute);font-size:12px}
-.ok{color:#2e9d4e}.wide{grid-column:1/-1}
+.ok{color:#2e9d4e}.wide{grid-column:1/-1}.row input[type=text]{flex:1;width:auto}
 @media(max-width:800px){main{grid-template-columns:1fr}}
 </style></head>
 <body>

@@ -6,15 +6,39 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 
-/** Largest metadata object accepted, as JSON bytes. */
+/**
+ * Largest metadata object accepted, as JSON bytes.
+ *
+ * @example
+ * ```ts
+ * import { MAX_METADATA_BYTES } from "./schemas.ts";
+ * console.log(MAX_METADATA_BYTES); // 16384
+ * ```
+ */
 export const MAX_METADATA_BYTES = 16 * 1024;
 
-/** Largest `k` of a search. */
+/**
+ * Largest `k` of a search.
+ *
+ * @example
+ * ```ts
+ * import { MAX_K } from "./schemas.ts";
+ * console.log(MAX_K); // 50
+ * ```
+ */
 export const MAX_K = 50;
 
 const bearer = [{ bearer: [] }];
 
-/** `{ error: { code, message } }`: every error response. */
+/**
+ * `{ error: { code, message } }`: every error response.
+ *
+ * @example
+ * ```ts
+ * import { ErrorSchema } from "./schemas.ts";
+ * console.log(ErrorSchema.safeParse({ error: { code: "not_found", message: "No memory" } }).success); // true
+ * ```
+ */
 export const ErrorSchema = z.object({
   error: z.object({
     code: z.string().openapi({ example: "bad_input" }),
@@ -38,7 +62,15 @@ const errors = (...statuses: number[]) =>
     content: { "application/json": { schema: ErrorSchema } },
   }]));
 
-/** Size statistics of a memory. */
+/**
+ * Size statistics of a memory.
+ *
+ * @example
+ * ```ts
+ * import { StatsSchema } from "./schemas.ts";
+ * console.log(Object.keys(StatsSchema.shape).length); // 6
+ * ```
+ */
 export const StatsSchema = z.object({
   bytes: z.number().int().openapi({ description: "Size of the .r3m encoding" }),
   nodes: z.object({
@@ -52,13 +84,25 @@ export const StatsSchema = z.object({
   ratio: z.number().openapi({ description: "textBytes / bytes" }),
 }).openapi("MemoryStats");
 
-const Text = z.string({ error: "Text must be a string" }).min(1, "Text must not be empty");
+/** A string-typed error message that tells a missing field from a wrongly typed one. */
+const typed = (name: string, type: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? `${name} is required` : `${name} must be ${type}`;
+
+const Text = z.string({ error: typed("text", "a string") }).min(1, "text must not be empty");
 
 const Metadata = z.record(z.string(), z.unknown(), {
   error: "Metadata must be a JSON object",
 }).openapi({ description: `Any JSON object, at most ${MAX_METADATA_BYTES} bytes` });
 
-/** A stored memory's description. */
+/**
+ * A stored memory's description.
+ *
+ * @example
+ * ```ts
+ * import { MemoryInfoSchema } from "./schemas.ts";
+ * console.log(Object.keys(MemoryInfoSchema.shape)); // [ "id", "createdAt", "metadata", "stats", "model" ]
+ * ```
+ */
 export const MemoryInfoSchema = z.object({
   id: z.string().openapi({ example: "0b9c4f8e-3f55-4a53-9d52-1e1f7c0d6b1a" }),
   createdAt: z.string().openapi({ example: "2026-11-02T10:00:00.000Z" }),
@@ -80,7 +124,15 @@ const TextStream = {
   },
 };
 
-/** `GET /healthz`. */
+/**
+ * `GET /healthz`.
+ *
+ * @example
+ * ```ts
+ * import { healthRoute } from "./schemas.ts";
+ * console.log(healthRoute.method, healthRoute.path);
+ * ```
+ */
 export const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
@@ -103,7 +155,15 @@ export const healthRoute = createRoute({
   },
 });
 
-/** `POST /v1/compress`. */
+/**
+ * `POST /v1/compress`.
+ *
+ * @example
+ * ```ts
+ * import { compressRoute } from "./schemas.ts";
+ * console.log(compressRoute.method, compressRoute.path);
+ * ```
+ */
 export const compressRoute = createRoute({
   method: "post",
   path: "/v1/compress",
@@ -140,7 +200,15 @@ export const compressRoute = createRoute({
   },
 });
 
-/** `POST /v1/reconstruct`. */
+/**
+ * `POST /v1/reconstruct`.
+ *
+ * @example
+ * ```ts
+ * import { reconstructRoute } from "./schemas.ts";
+ * console.log(reconstructRoute.method, reconstructRoute.path);
+ * ```
+ */
 export const reconstructRoute = createRoute({
   method: "post",
   path: "/v1/reconstruct",
@@ -159,7 +227,7 @@ export const reconstructRoute = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            memory: z.string({ error: "memory must be a base64 string" }).min(
+            memory: z.string({ error: typed("memory", "a base64 string") }).min(
               1,
               "memory must not be empty",
             ),
@@ -180,7 +248,15 @@ export const reconstructRoute = createRoute({
   },
 });
 
-/** `POST /v1/memories`. */
+/**
+ * `POST /v1/memories`.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryRoute } from "./schemas.ts";
+ * console.log(createMemoryRoute.method, createMemoryRoute.path);
+ * ```
+ */
 export const createMemoryRoute = createRoute({
   method: "post",
   path: "/v1/memories",
@@ -213,7 +289,15 @@ export const createMemoryRoute = createRoute({
   },
 });
 
-/** `GET /v1/memories`. */
+/**
+ * `GET /v1/memories`.
+ *
+ * @example
+ * ```ts
+ * import { listMemoriesRoute } from "./schemas.ts";
+ * console.log(listMemoriesRoute.method, listMemoriesRoute.path);
+ * ```
+ */
 export const listMemoriesRoute = createRoute({
   method: "get",
   path: "/v1/memories",
@@ -247,7 +331,15 @@ export const listMemoriesRoute = createRoute({
   },
 });
 
-/** `GET /v1/memories/{id}`. */
+/**
+ * `GET /v1/memories/{id}`.
+ *
+ * @example
+ * ```ts
+ * import { getMemoryRoute } from "./schemas.ts";
+ * console.log(getMemoryRoute.method, getMemoryRoute.path);
+ * ```
+ */
 export const getMemoryRoute = createRoute({
   method: "get",
   path: "/v1/memories/{id}",
@@ -260,7 +352,15 @@ export const getMemoryRoute = createRoute({
   },
 });
 
-/** `GET /v1/memories/{id}/text`. */
+/**
+ * `GET /v1/memories/{id}/text`.
+ *
+ * @example
+ * ```ts
+ * import { memoryTextRoute } from "./schemas.ts";
+ * console.log(memoryTextRoute.method, memoryTextRoute.path);
+ * ```
+ */
 export const memoryTextRoute = createRoute({
   method: "get",
   path: "/v1/memories/{id}/text",
@@ -283,7 +383,15 @@ export const memoryTextRoute = createRoute({
   },
 });
 
-/** `DELETE /v1/memories/{id}`. */
+/**
+ * `DELETE /v1/memories/{id}`.
+ *
+ * @example
+ * ```ts
+ * import { deleteMemoryRoute } from "./schemas.ts";
+ * console.log(deleteMemoryRoute.method, deleteMemoryRoute.path);
+ * ```
+ */
 export const deleteMemoryRoute = createRoute({
   method: "delete",
   path: "/v1/memories/{id}",
@@ -296,7 +404,15 @@ export const deleteMemoryRoute = createRoute({
   },
 });
 
-/** `POST /v1/search`. */
+/**
+ * `POST /v1/search`.
+ *
+ * @example
+ * ```ts
+ * import { searchRoute } from "./schemas.ts";
+ * console.log(searchRoute.method, searchRoute.path);
+ * ```
+ */
 export const searchRoute = createRoute({
   method: "post",
   path: "/v1/search",
@@ -308,7 +424,10 @@ export const searchRoute = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            query: z.string({ error: "query must be a string" }).min(1, "query must not be empty"),
+            query: z.string({ error: typed("query", "a string") }).min(
+              1,
+              "query must not be empty",
+            ),
             k: z.number({ error: "k must be a number" }).int("k must be an integer").min(1).max(
               MAX_K,
             ).optional().openapi({ description: `Hits to return, 1…${MAX_K} (default 5)` }),

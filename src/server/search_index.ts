@@ -137,6 +137,8 @@ export class TopK<T> {
   #hits: ScoredNode<T>[] = [];
 
   /**
+   * An empty ranking for one query.
+   *
    * @param query The query's unit key.
    * @param k How many to keep.
    * @param levels Only nodes of these levels (default all).

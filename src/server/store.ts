@@ -64,7 +64,15 @@ export interface Page {
   cursor: string | null;
 }
 
-/** Bytes per chunk: under Deno KV's 64 KiB value limit. */
+/**
+ * Bytes per chunk: under Deno KV's 64 KiB value limit.
+ *
+ * @example
+ * ```ts
+ * import { CHUNK_BYTES } from "./store.ts";
+ * console.log(CHUNK_BYTES < 65536); // true
+ * ```
+ */
 export const CHUNK_BYTES = 60_000;
 /** Chunks per atomic commit: well under the 800 KiB a commit may write. */
 const CHUNKS_PER_COMMIT = 10;
@@ -95,7 +103,11 @@ export class MemoryStore {
   /** The database. */
   readonly kv: Deno.Kv;
 
-  /** @param kv An open Deno KV database (the store closes it in {@link close}). */
+  /**
+   * A store over an open database.
+   *
+   * @param kv An open Deno KV database (the store closes it in {@link close}).
+   */
   constructor(kv: Deno.Kv) {
     this.kv = kv;
   }

@@ -100,11 +100,20 @@ export async function writeMasterFile(
   const have = new Set(tensors.map((t) => t.name));
   for (const spec of paramSpecs(input.config, input.rank)) {
     if (have.has(spec.name)) continue;
-    tensors.push({ name: spec.name, dtype: "f32", shape: spec.shape, data: input.params.get(spec.name)! });
+    tensors.push({
+      name: spec.name,
+      dtype: "f32",
+      shape: spec.shape,
+      data: input.params.get(spec.name)!,
+    });
   }
   if (extra) {
-    for (const [k, d] of extra.m) tensors.push({ name: `opt.m.${k}`, dtype: "f32", shape: [d.length], data: d });
-    for (const [k, d] of extra.v) tensors.push({ name: `opt.v.${k}`, dtype: "f32", shape: [d.length], data: d });
+    for (const [k, d] of extra.m) {
+      tensors.push({ name: `opt.m.${k}`, dtype: "f32", shape: [d.length], data: d });
+    }
+    for (const [k, d] of extra.v) {
+      tensors.push({ name: `opt.v.${k}`, dtype: "f32", shape: [d.length], data: d });
+    }
   }
   return await writeWeights({
     config: { ...input.config },

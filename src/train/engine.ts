@@ -55,6 +55,13 @@ export interface EngineOptions {
    * (default true; the gradient passes straight through). Off for finite-difference checks.
    */
   quantizeMemory?: boolean;
+  /**
+   * Treat the cycle loss's target memory as a constant (default true), so the cycle term pulls
+   * the compression of the soft reconstruction toward the memory, not the memory toward it (which
+   * would reward memories that ignore their text). False gives the exact gradient of the loss,
+   * for finite-difference checks.
+   */
+  cycleStopGradient?: boolean;
 }
 
 /** Weights of the stage-2 losses. */
@@ -192,6 +199,7 @@ export class TrainEngine {
   #maxRows: number;
   #store: boolean;
   #quantizeMemory: boolean;
+  #cycleStop: boolean;
 
   /**
    * Uploads `params` (every name of {@link paramSpecs}) into `backend`.
@@ -213,6 +221,7 @@ export class TrainEngine {
     this.#maxRows = options.maxRows;
     this.#store = options.storeActivations ?? false;
     this.#quantizeMemory = options.quantizeMemory ?? true;
+    this.#cycleStop = options.cycleStopGradient ?? true;
     this.specs = paramSpecs(config, options.rank);
     for (const spec of this.specs) {
       const data = params.get(spec.name);
@@ -814,8 +823,8 @@ export class TrainEngine {
   /**
    * Cycle consistency: the soft reconstruction `ê_j = Σ_v p_j(v)·E_v` (the expected embedding
    * under the decoder's teacher-forced distribution for token j) is compressed from `mem_init`
-   * like the span was; the loss is the mean squared distance of that memory to `m` (gradients
-   * flow into both).
+   * like the span was; the loss is the mean squared distance of that memory to `m` (held fixed
+   * unless `cycleStopGradient` is off).
    * Returns the loss and, when `weight` is not 0, the gradient w.r.t. the decode's logits.
    */
   #cycle(
@@ -845,7 +854,7 @@ export class TrainEngine {
     let dlogits: F32 | null = null;
     if (weight !== 0) {
       const dm = be.f32(dmh);
-      if (dmOut) be.axpy(dmOut, dm, -1, N); // the target memory is not held fixed
+      if (dmOut && !this.#cycleStop) be.axpy(dmOut, dm, -1, N);
       const dSoft = be.f32(n * D);
       this.#chainBackward(chain, dm, { rows: dSoft, row0: S });
       // dP = dSoft·Eᵀ; softmax backward: dlogits = P ⊙ (dP − Σ_v P·dP)

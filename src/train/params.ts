@@ -56,7 +56,7 @@ export function matrixShape(c: ModelConfig, w: MatrixName): [number, number] {
  * const c = { vocabSize: 300, dim: 16, layers: 1, heads: 2, ffnDim: 32, memorySlots: 2,
  *   segmentTokens: 8, window: 16, ropeTheta: 10000, normEps: 1e-5 };
  * const specs = paramSpecs(c, 4);
- * console.log(specs[0].name, specs.filter((s) => s.stage === 1).length); // base.embed 13
+ * console.log(specs[0].name, specs.filter((s) => s.stage === 1).length); // base.embed 12
  * ```
  */
 export function paramSpecs(c: ModelConfig, rank: number): ParamSpec[] {

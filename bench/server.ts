@@ -1,0 +1,309 @@
+/**
+ * Load test of the HTTP server on loopback: requests/s and p50/p99 latency for compressing
+ * 1 KB messages and for search, with the error count. A bounded run: a fixed number of
+ * requests per scenario and a time cap.
+ *
+ * ```
+ * deno task bench:server [--url http://127.0.0.1:8787] [--token T] [--requests 200]
+ *   [--concurrency 4] [--time-cap 60] [--seed-memories 20] [--model random|default|PATH] [--json]
+ * ```
+ *
+ * Without `--url` it starts `server.ts` itself on a free port (a random model unless told
+ * otherwise, a Deno KV file in a temporary folder) and stops it afterwards.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Align, renderTable } from "./_table.ts";
+import { spawnServer, writeRandomModel } from "../src/server/process.ts";
+
+/** Command-line options. */
+export interface BenchOptions {
+  /** A running server; absent: start one. */
+  url?: string;
+  /** Bearer token for `--url` servers that need one. */
+  token?: string;
+  /** Requests per scenario. */
+  requests: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Seconds a scenario may run before it stops sending. */
+  timeCapS: number;
+  /** Memories stored before the search scenario. */
+  seedMemories: number;
+  /** For a started server: `random`, `default`, or a weights path. */
+  model: string;
+  /** Print JSON instead of a table. */
+  json: boolean;
+}
+
+/** One scenario's measurements. */
+export interface ScenarioResult {
+  /** Name. */
+  scenario: string;
+  /** Requests answered (any status). */
+  requests: number;
+  /** Requests that failed (non-2xx or network error). */
+  errors: number;
+  /** Wall time of the scenario, seconds. */
+  seconds: number;
+  /** Answered requests per second. */
+  rps: number;
+  /** Median latency, ms. */
+  p50Ms: number;
+  /** 99th-percentile latency, ms. */
+  p99Ms: number;
+  /** Whether the time cap stopped it early. */
+  capped: boolean;
+}
+
+/**
+ * Parses the command line.
+ *
+ * @example
+ * ```ts
+ * import { parseBenchOptions } from "./server.ts";
+ * const o = parseBenchOptions(["--requests", "50", "--json"]);
+ * console.log(o.requests, o.json, o.concurrency); // 50 true 4
+ * ```
+ */
+export function parseBenchOptions(args: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      requests: { type: "string", default: "200" },
+      concurrency: { type: "string", default: "4" },
+      "time-cap": { type: "string", default: "60" },
+      "seed-memories": { type: "string", default: "20" },
+      model: { type: "string", default: "random" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const int = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer`);
+    return n;
+  };
+  return {
+    url: values.url,
+    token: values.token,
+    requests: int("requests", values.requests),
+    concurrency: int("concurrency", values.concurrency),
+    timeCapS: int("time-cap", values["time-cap"]),
+    seedMemories: int("seed-memories", values["seed-memories"]),
+    model: values.model,
+    json: values.json,
+  };
+}
+
+/**
+ * A message of about `bytes` bytes, different for each `i`.
+ *
+ * @example
+ * ```ts
+ * import { message } from "./server.ts";
+ * console.log(Math.abs(new TextEncoder().encode(message(3, 1024)).length - 1024) < 40); // true
+ * ```
+ */
+export function message(i: number, bytes = 1024): string {
+  const words = [
+    "memory",
+    "meeting",
+    "Friday",
+    "budget",
+    "launch",
+    "demo",
+    "slides",
+    "team",
+    "review",
+    "design",
+    "server",
+    "model",
+    "paper",
+    "notes",
+    "March",
+    "customer",
+  ];
+  let out = "";
+  let n = i * 7919;
+  while (out.length < bytes - 20) {
+    const len = 6 + (n % 9);
+    const sentence = Array.from({ length: len }, (_, k) => words[(n + k * 31) % words.length]);
+    out += sentence.join(" ").replace(/^./, (c) => c.toUpperCase()) + ". ";
+    if (n % 5 === 0) out += "\n\n";
+    n = (n * 1103515245 + 12345) % 2147483647;
+  }
+  return `Message ${i}. ${out}`.slice(0, bytes).trimEnd();
+}
+
+/**
+ * Runs `count` requests, `concurrency` at a time, until done or `capS` seconds have passed.
+ *
+ * @example
+ * ```ts
+ * import { runScenario } from "./server.ts";
+ * const r = await runScenario("noop", 10, 2, 5, () => Promise.resolve(true));
+ * console.log(r.requests, r.errors); // 10 0
+ * ```
+ */
+export async function runScenario(
+  scenario: string,
+  count: number,
+  concurrency: number,
+  capS: number,
+  send: (i: number) => Promise<boolean>,
+): Promise<ScenarioResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  let capped = false;
+  const start = performance.now();
+  const deadline = start + capS * 1000;
+  const lane = async () => {
+    while (next < count) {
+      if (performance.now() > deadline) {
+        capped = true;
+        return;
+      }
+      const i = next++;
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        ok = await send(i);
+      } catch {
+        ok = false;
+      }
+      latencies.push(performance.now() - t0);
+      if (!ok) errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies.length
+      ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)]
+      : 0;
+  return {
+    scenario,
+    requests: latencies.length,
+    errors,
+    seconds,
+    rps: latencies.length / seconds,
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    capped,
+  };
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(Deno.args);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
+  let url = options.url;
+  let stop: (() => Promise<void>) | undefined;
+  let modelNote = "the running server's model";
+  if (!url) {
+    const dir = await Deno.makeTempDir({ prefix: "r3mem-bench-" });
+    const weights = options.model === "random"
+      ? await writeRandomModel(dir)
+      : options.model === "default"
+      ? ""
+      : options.model;
+    modelNote = options.model === "random" ? "random tiny model" : options.model;
+    const server = await spawnServer({
+      env: {
+        R3MEM_KV_PATH: `${dir}/kv/bench.kv`,
+        ...(weights ? { R3MEM_WEIGHTS: weights } : {}),
+      },
+    });
+    url = server.url;
+    stop = async () => {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    };
+  }
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+    });
+    await res.arrayBuffer();
+    return res.ok;
+  };
+  try {
+    const health = await (await fetch(`${url}/healthz`)).json();
+    const results: ScenarioResult[] = [];
+    results.push(
+      await runScenario(
+        "compress 1 KB",
+        options.requests,
+        options.concurrency,
+        options.timeCapS,
+        (i) => post("/v1/compress", { text: message(i) }),
+      ),
+    );
+    let seeded = 0;
+    for (let i = 0; i < options.seedMemories; i++) {
+      if (await post("/v1/memories", { text: message(10_000 + i), metadata: { bench: true } })) {
+        seeded++;
+      }
+    }
+    const queries = ["When is the meeting?", "budget review", "launch demo in March", "notes"];
+    results.push(
+      await runScenario(
+        `search (${seeded} memories, k=5)`,
+        options.requests,
+        options.concurrency,
+        options.timeCapS,
+        (i) => post("/v1/search", { query: queries[i % queries.length], k: 5 }),
+      ),
+    );
+    const info = {
+      url,
+      model: health.model,
+      modelNote,
+      backend: health.backend,
+      workers: health.workers,
+      concurrency: options.concurrency,
+      requests: options.requests,
+      timeCapS: options.timeCapS,
+      cores: navigator.hardwareConcurrency,
+    };
+    if (options.json) {
+      console.log(JSON.stringify({ ...info, results }, null, 2));
+    } else {
+      console.log(
+        `r3mem server bench: ${url}, model ${String(health.model).slice(0, 12)}… (${modelNote}), ` +
+          `${health.backend}, ${health.workers ?? "?"} workers, concurrency ${options.concurrency}`,
+      );
+      const align: Align[] = ["left", "right", "right", "right", "right", "right", "right"];
+      console.log(renderTable(
+        ["scenario", "requests", "errors", "req/s", "p50 ms", "p99 ms", "seconds"],
+        results.map((r) => [
+          r.scenario + (r.capped ? " (time cap)" : ""),
+          String(r.requests),
+          String(r.errors),
+          r.rps.toFixed(1),
+          r.p50Ms.toFixed(1),
+          r.p99Ms.toFixed(1),
+          r.seconds.toFixed(1),
+        ]),
+        align,
+      ));
+    }
+  } finally {
+    await stop?.();
+  }
+}
+
+if (import.meta.main) await main();

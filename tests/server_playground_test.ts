@@ -1,0 +1,85 @@
+// The playground page (src/server/playground.ts) in headless Chromium: compress, see the
+// memory's size and levels, reconstruct (streamed), store, search. Writes a screenshot to
+// test-output/playground.png. Skipped when /usr/bin/chromium is absent.
+import { assert, assertEquals } from "./_assert.ts";
+import { createTestApp } from "../src/server/testing.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!hasChromium) {
+  console.warn(
+    `server_playground_test: SKIPPED — ${CHROMIUM} not found (apt-get install -y chromium)`,
+  );
+}
+
+Deno.test({
+  name: "playground: compress, reconstruct, store and search in headless Chromium",
+  ignore: !hasChromium,
+  sanitizeOps: false, // the browser's pipes and timers belong to playwright
+  sanitizeResources: false,
+  fn: async () => {
+    const { chromium } = await import("playwright-core");
+    const t = await createTestApp();
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, t.app.fetch);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+      const external: string[] = [];
+      const consoleErrors: string[] = [];
+      page.on("request", (r) => {
+        if (!r.url().startsWith(`http://127.0.0.1:${server.addr.port}/`)) external.push(r.url());
+      });
+      page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+      page.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+      assertEquals(await page.title(), "r3mem playground");
+
+      const text = "Meeting moved to Friday at 10. Bring the slides.\n\n" +
+        "The launch is planned for March. Marketing wants a demo.";
+      await page.fill("#text", text);
+      await page.click("#compress");
+      await page.waitForSelector("#stats dd:nth-of-type(6)");
+      const levels = await page.textContent("#stats dd:nth-of-type(6)");
+      assertEquals(levels, "1 document · 2 paragraphs · 4 sentences");
+
+      await page.click("#reconstruct");
+      await page.waitForSelector("#match:not(:empty)");
+      assertEquals(await page.textContent("#output"), text);
+      assert((await page.textContent("#match"))?.includes("identical"));
+
+      await page.click("#save");
+      await page.locator("#status", { hasText: /^stored as / }).waitFor();
+      await page.fill("#query", "When is the meeting?");
+      await page.click("#search");
+      await page.waitForSelector("#hits li");
+      assertEquals(await page.locator("#hits li").count(), 5);
+
+      await Deno.mkdir("test-output", { recursive: true });
+      await page.screenshot({ path: "test-output/playground.png", fullPage: true });
+      assertEquals(external, [], "the page loaded something from elsewhere");
+      assertEquals(consoleErrors, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      t.close();
+    }
+  },
+});

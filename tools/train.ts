@@ -1,0 +1,509 @@
+/**
+ * `deno task train`: trains the default model from the corpus (`deno task corpus`) on this
+ * machine's CPU cores, within a time budget, and writes the int8 runtime model, its manifest and
+ * the f32 master. See `docs/TRAINING.md`.
+ *
+ * ```sh
+ * deno task train                          # 150 minutes, small config, weights/r3mem-default.r3w
+ * deno task train --minutes 20 --out build/try
+ * deno task train --resume                 # continue from build/train/checkpoint.r3w
+ * deno task train --config tiny --steps 20 # a quick end-to-end check
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { cpus } from "node:os";
+import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
+import { type ModelConfig, parseConfig } from "../src/model/config.ts";
+import { Tokenizer, trainBpe } from "../src/model/tokenizer.ts";
+import { readMasterFile, writeMasterFile, writeModelFile } from "../src/train/checkpoint.ts";
+import { Sampler, type TokenizedCorpus, tokenizeDocuments } from "../src/train/data.ts";
+import { copyBaseNorms, initParams, numel, paramSpecs, type Stage } from "../src/train/params.ts";
+import { type GradPool, LocalPool, WorkerPool } from "../src/train/pool.ts";
+import {
+  evaluate,
+  makeBatch,
+  newStageState,
+  type Progress,
+  type Recipe,
+  type StageState,
+  trainStage,
+} from "../src/train/trainer.ts";
+import { readCorpusDocuments } from "./corpus/text.ts";
+
+/** Named model shapes. */
+export const CONFIGS: Record<string, ModelConfig> = {
+  small: {
+    vocabSize: 4096,
+    dim: 128,
+    layers: 4,
+    heads: 4,
+    ffnDim: 384,
+    memorySlots: 8,
+    segmentTokens: 64,
+    window: 128,
+    ropeTheta: 10000,
+    normEps: 1e-5,
+  },
+  tiny: {
+    vocabSize: 512,
+    dim: 32,
+    layers: 2,
+    heads: 2,
+    ffnDim: 64,
+    memorySlots: 4,
+    segmentTokens: 16,
+    window: 32,
+    ropeTheta: 10000,
+    normEps: 1e-5,
+  },
+};
+
+/** The default recipe for a config (steps 0 = planned from the time budget). */
+export function defaultRecipe(config: ModelConfig, seed: number): Recipe {
+  return {
+    config,
+    rank: 8,
+    seed,
+    seqLen: config.window,
+    stage1: { steps: 0, batch: 16, lr: 2e-3, warmup: 100, minLrRatio: 0.1 },
+    stage2: { steps: 0, batch: 16, lr: 1e-3, warmup: 50, minLrRatio: 0.1 },
+    sampling: {
+      segmentTokens: config.segmentTokens,
+      maxSegments: Math.max(1, Math.floor(config.window / config.segmentTokens)),
+      nextTokens: config.segmentTokens,
+      levels: { sentence: 0.5, paragraph: 0.25, chunk: 0.25 },
+    },
+    loss: { rec: 1, fwd: 1, cyc: 0.5 },
+    clip: 1,
+    adam: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 },
+  };
+}
+
+const HELP = `Usage: deno task train [options]
+
+  --minutes N        time budget for the whole recipe (default 150)
+  --config NAME      small | tiny (default small)
+  --vocab N --dim N --layers N --heads N --ffn N --slots N --segment N --window N --rank N
+                     override the config's sizes
+  --out DIR          where the model goes (default weights/)
+  --name NAME        file name of the model (default r3mem-default)
+  --work DIR         checkpoints and the f32 master (default build/train)
+  --corpus DIR       corpus directory (default .corpus)
+  --resume           continue from DIR/checkpoint.r3w (work dir)
+  --seed N           seed of initialisation and sampling (default 1)
+  --steps N          steps of each stage (overrides the time budget; for tests)
+  --steps1 N --steps2 N   steps of one stage
+  --batch1 N --batch2 N   batch sizes; --lr1 X --lr2 X learning rates
+  --workers N        data-parallel workers (default: CPU cores, at most 2; 1 = in-thread)
+  --data-mb N        use only the first N MB of training text (quick runs)
+  --checkpoint-every N    steps between checkpoints (default 200)
+  --stop-after N     save a checkpoint and exit after N steps (to test --resume)
+  --help`;
+
+function fmtTime(ms: number): string {
+  if (!Number.isFinite(ms)) return "?";
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(r).padStart(2, "0")}s`;
+}
+
+function log(msg: string): void {
+  console.log(`[train ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  await Deno.writeFile(path + ".tmp", bytes);
+  await Deno.rename(path + ".tmp", path);
+}
+
+async function readDocs(path: string, maxBytes: number): Promise<string[]> {
+  const out: string[] = [];
+  let bytes = 0;
+  for await (const d of readCorpusDocuments(path)) {
+    out.push(d.text);
+    bytes += d.text.length;
+    if (bytes >= maxBytes) break;
+  }
+  return out;
+}
+
+/** Every k-th document up to `maxChars` characters: the tokenizer's training sample. */
+function tokenizerSample(docs: string[], maxChars: number): string[] {
+  const total = docs.reduce((a, d) => a + d.length, 0);
+  const k = Math.max(1, Math.floor(total / maxChars));
+  const out: string[] = [];
+  let n = 0;
+  for (let i = 0; i < docs.length && n < maxChars; i += k) out.push(docs[i]), n += docs[i].length;
+  return out;
+}
+
+/** Fixed validation examples (same for every run with the same tokenizer). */
+function validationWork(corpus: TokenizedCorpus, recipe: Recipe) {
+  const s = new Sampler(corpus, 12345);
+  const saved = {
+    ...recipe,
+    stage1: { ...recipe.stage1, batch: 32 },
+    stage2: { ...recipe.stage2, batch: 32 },
+  };
+  return { lm: makeBatch(1, saved, s).work, mem: makeBatch(2, saved, s).work };
+}
+
+async function main(): Promise<number> {
+  const { values: a } = parseArgs({
+    args: Deno.args,
+    options: {
+      minutes: { type: "string", default: "150" },
+      config: { type: "string", default: "small" },
+      vocab: { type: "string" },
+      dim: { type: "string" },
+      layers: { type: "string" },
+      heads: { type: "string" },
+      ffn: { type: "string" },
+      slots: { type: "string" },
+      segment: { type: "string" },
+      window: { type: "string" },
+      rank: { type: "string" },
+      out: { type: "string", default: "weights" },
+      name: { type: "string", default: "r3mem-default" },
+      work: { type: "string", default: "build/train" },
+      corpus: { type: "string", default: ".corpus" },
+      resume: { type: "boolean", default: false },
+      seed: { type: "string", default: "1" },
+      steps: { type: "string" },
+      steps1: { type: "string" },
+      steps2: { type: "string" },
+      batch1: { type: "string" },
+      batch2: { type: "string" },
+      lr1: { type: "string" },
+      lr2: { type: "string" },
+      workers: { type: "string" },
+      "data-mb": { type: "string" },
+      "checkpoint-every": { type: "string", default: "200" },
+      "stop-after": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (a.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const t0 = performance.now();
+  const budgetMs = Number(a.minutes) * 60_000;
+  const deadline = t0 + budgetMs;
+  const trainPath = `${a.corpus}/train.txt`, validPath = `${a.corpus}/valid.txt`;
+  if (!(await exists(trainPath)) || !(await exists(validPath))) {
+    console.error(
+      `No corpus at ${a.corpus}/ (train.txt, valid.txt). Create it first with:\n\n  deno task corpus\n`,
+    );
+    return 1;
+  }
+  const manifest = await exists(`${a.corpus}/manifest.json`)
+    ? JSON.parse(await Deno.readTextFile(`${a.corpus}/manifest.json`))
+    : null;
+  await Deno.mkdir(a.work!, { recursive: true });
+  await Deno.mkdir(a.out!, { recursive: true });
+  const ckptPath = `${a.work}/checkpoint.r3w`;
+
+  // ── recipe, tokenizer and parameters (fresh or resumed) ──────────────────────
+  let recipe: Recipe;
+  let tokenizer: Tokenizer;
+  let params: Map<string, Float32Array>;
+  let resumed: Awaited<ReturnType<typeof readMasterFile>> | null = null;
+  const history: Record<string, unknown> = {};
+  if (a.resume) {
+    if (!(await exists(ckptPath))) {
+      console.error(`--resume: no checkpoint at ${ckptPath}`);
+      return 1;
+    }
+    resumed = await readMasterFile(await Deno.readFile(ckptPath));
+    recipe = resumed.state.recipe as Recipe;
+    tokenizer = Tokenizer.fromBytes(resumed.tokenizer);
+    params = resumed.params;
+    Object.assign(history, resumed.state.history ?? {});
+    log(
+      `resuming from ${ckptPath}: stage ${(resumed.state.stageState as StageState).stage}, step ${
+        (resumed.state.stageState as StageState).step
+      }`,
+    );
+  } else {
+    const base = CONFIGS[a.config!];
+    if (!base) {
+      console.error(
+        `Unknown --config ${a.config}; choose one of ${Object.keys(CONFIGS).join(", ")}`,
+      );
+      return 1;
+    }
+    const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
+    const config = parseConfig({
+      ...base,
+      vocabSize: num(a.vocab, base.vocabSize),
+      dim: num(a.dim, base.dim),
+      layers: num(a.layers, base.layers),
+      heads: num(a.heads, base.heads),
+      ffnDim: num(a.ffn, base.ffnDim),
+      memorySlots: num(a.slots, base.memorySlots),
+      segmentTokens: num(a.segment, base.segmentTokens),
+      window: num(a.window, base.window),
+    });
+    recipe = defaultRecipe(config, Number(a.seed));
+    if (a.rank) recipe.rank = Number(a.rank);
+    const steps = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+    recipe.stage1.steps = steps(a.steps1) ?? steps(a.steps) ?? 0;
+    recipe.stage2.steps = steps(a.steps2) ?? steps(a.steps) ?? 0;
+    if (a.batch1) recipe.stage1.batch = Number(a.batch1);
+    if (a.batch2) recipe.stage2.batch = Number(a.batch2);
+    if (a.lr1) recipe.stage1.lr = Number(a.lr1);
+    if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+    tokenizer = null as unknown as Tokenizer;
+    params = initParams(config, recipe.rank, recipe.seed);
+  }
+  const config = recipe.config;
+
+  // ── data ─────────────────────────────────────────────────────────────────────
+  // a resumed run reads the same data as the run it continues
+  const maxBytes = resumed
+    ? Number(resumed.state.maxBytes ?? Infinity)
+    : a["data-mb"]
+    ? Number(a["data-mb"]) * 1e6
+    : Infinity;
+  log(`reading ${trainPath}`);
+  const trainDocs = await readDocs(trainPath, maxBytes);
+  const validDocs = await readDocs(validPath, Infinity);
+  if (!resumed) {
+    const tStart = performance.now();
+    const sample = tokenizerSample(trainDocs, 12e6);
+    tokenizer = trainBpe(sample, config.vocabSize);
+    log(
+      `tokenizer: ${tokenizer.vocabSize} tokens from ${sample.length} documents in ${
+        fmtTime(performance.now() - tStart)
+      }`,
+    );
+    if (tokenizer.vocabSize !== config.vocabSize) {
+      config.vocabSize = tokenizer.vocabSize;
+      params = initParams(config, recipe.rank, recipe.seed);
+    }
+  }
+  let tStart = performance.now();
+  const train = tokenizeDocuments(trainDocs, tokenizer);
+  const valid = tokenizeDocuments(validDocs, tokenizer);
+  trainDocs.length = 0;
+  log(
+    `tokenized: ${train.tokens.length} train / ${valid.tokens.length} valid tokens in ${
+      fmtTime(performance.now() - tStart)
+    }`,
+  );
+  const val = validationWork(valid, recipe);
+
+  // ── engines ──────────────────────────────────────────────────────────────────
+  const workers = a.workers ? Number(a.workers) : Math.min(2, cpus().length);
+  const maxRows = Math.max(
+    recipe.seqLen,
+    2 * config.memorySlots + config.segmentTokens,
+    config.memorySlots + config.window + 1,
+  );
+  const init = { config, rank: recipe.rank, params, maxRows };
+  const pool: GradPool = workers > 1
+    ? await WorkerPool.create(workers, init)
+    : new LocalPool(await createWasmBackend({ deterministic: true }), init);
+  const nParams = (stage: Stage) =>
+    paramSpecs(config, recipe.rank).filter((s) => s.stage === stage).reduce(
+      (x, s) => x + numel(s.shape),
+      0,
+    );
+  log(
+    `model: ${JSON.stringify(config)}; ${nParams(1)} base + ${
+      nParams(2)
+    } stage-2 parameters; ${pool.size} worker(s)`,
+  );
+
+  const meta = () => ({
+    recipe,
+    data: manifest
+      ? { corpus: manifest.format, hash: manifest.hash, train: manifest.outputs?.train?.sha256 }
+      : null,
+    tokens: { train: train.tokens.length, valid: valid.tokens.length },
+    history,
+  });
+  let stageState: StageState;
+  const saveCheckpoint = async (s: StageState) => {
+    const st = await pool.state();
+    const bytes = await writeMasterFile(
+      {
+        config,
+        rank: recipe.rank,
+        tokenizer: tokenizer.toBytes(),
+        params: st.params,
+        merged: st.merged,
+        metadata: meta(),
+      },
+      {
+        m: st.m,
+        v: st.v,
+        state: {
+          recipe,
+          stageState: s,
+          history,
+          maxBytes: Number.isFinite(maxBytes) ? maxBytes : null,
+        },
+      },
+    );
+    await writeAtomic(ckptPath, bytes);
+  };
+  let lastPrint = 0;
+  const onProgress = (p: Progress) => {
+    const now = performance.now();
+    if (now - lastPrint < 10_000 && p.state.step !== p.state.totalSteps && p.state.step > 3) return;
+    lastPrint = now;
+    const terms = Object.entries(p.state.last).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(" ");
+    log(
+      `stage ${p.state.stage} step ${p.state.step}/${p.state.totalSteps || "?"} loss ${
+        p.loss.toFixed(4)
+      } (avg ${p.state.lossAvg.toFixed(4)}) ${terms} lr ${p.lr.toExponential(2)} |g| ${
+        p.gradNorm.toFixed(2)
+      } | ${p.tokensPerSecond.toFixed(0)} tok/s | ${fmtTime(now - t0)} elapsed, stage left ${
+        fmtTime(p.leftMs)
+      }, total left ${fmtTime(deadline - now)}`,
+    );
+  };
+  const reserveMs = Math.max(30_000, budgetMs * 0.02);
+  let stopAfter = a["stop-after"] === undefined ? undefined : Number(a["stop-after"]);
+  const stopped = async (s: StageState, before: number) => {
+    if (stopAfter === undefined) return false;
+    stopAfter -= s.step - before;
+    if (stopAfter > 0) return false;
+    await saveCheckpoint(s);
+    log(`stopped after --stop-after steps; continue with --resume`);
+    await pool.close();
+    return true;
+  };
+  const stage1Share = 0.62;
+
+  // ── stage 1 ──────────────────────────────────────────────────────────────────
+  const resumedState = resumed?.state.stageState as StageState | undefined;
+  let stage: Stage = resumedState?.stage ?? 1;
+  if (stage === 1) {
+    await pool.setStage(1);
+    if (resumed) await pool.load(resumed.params, resumed.m, resumed.v);
+    stageState = resumedState ?? newStageState(1, recipe.stage1.steps, recipe.seed * 2 + 1);
+    const left = deadline - performance.now() - reserveMs;
+    const sampler = new Sampler(train, 0);
+    const before = await evaluate(pool, val.lm);
+    log(`stage 1: valid loss ${before.loss.toFixed(4)} before training`);
+    const step0 = stageState.step;
+    stageState = await trainStage({
+      pool,
+      recipe,
+      sampler,
+      state: stageState,
+      budgetMs: recipe.stage1.steps > 0 ? undefined : left * stage1Share,
+      onProgress,
+      checkpointEvery: Number(a["checkpoint-every"]),
+      saveCheckpoint,
+      stopAfter,
+    });
+    if (await stopped(stageState, step0)) return 0;
+    const after = await evaluate(pool, val.lm);
+    history.stage1 = {
+      steps: stageState.step,
+      tokens: stageState.tokens,
+      seconds: Math.round(stageState.elapsedMs / 1000),
+      trainLoss: stageState.lossAvg,
+      validLoss: after.loss,
+    };
+    log(`stage 1 done: ${stageState.step} steps, valid loss ${after.loss.toFixed(4)}`);
+    stage = 2;
+    // stage 2 starts from copies of the base norms in each direction
+    const st = await pool.state();
+    copyBaseNorms(config, st.params);
+    await pool.setStage(2);
+    await pool.load(st.params);
+    stageState = newStageState(2, recipe.stage2.steps, recipe.seed * 2 + 2);
+    await saveCheckpoint(stageState);
+  } else {
+    await pool.setStage(2);
+    await pool.load(resumed!.params, resumed!.m, resumed!.v);
+    stageState = resumedState!;
+  }
+
+  // ── stage 2 ──────────────────────────────────────────────────────────────────
+  {
+    const left = deadline - performance.now() - reserveMs;
+    const sampler = new Sampler(train, 0);
+    const before = await evaluate(pool, val.mem);
+    log(`stage 2: valid ${JSON.stringify(before.terms)} before`);
+    const step0 = stageState.step;
+    stageState = await trainStage({
+      pool,
+      recipe,
+      sampler,
+      state: stageState,
+      budgetMs: recipe.stage2.steps > 0 ? undefined : left,
+      onProgress,
+      checkpointEvery: Number(a["checkpoint-every"]),
+      saveCheckpoint,
+      stopAfter,
+    });
+    if (await stopped(stageState, step0)) return 0;
+    const after = await evaluate(pool, val.mem);
+    history.stage2 = {
+      steps: stageState.step,
+      tokens: stageState.tokens,
+      seconds: Math.round(stageState.elapsedMs / 1000),
+      trainLoss: stageState.lossAvg,
+      valid: after.terms,
+    };
+    log(`stage 2 done: ${stageState.step} steps, valid ${JSON.stringify(after.terms)}`);
+  }
+  await saveCheckpoint(stageState);
+
+  // ── export ───────────────────────────────────────────────────────────────────
+  tStart = performance.now();
+  const st = await pool.state();
+  const finalLm = await evaluate(pool, val.lm);
+  const metadata = {
+    ...meta(),
+    trainedAt: new Date().toISOString(),
+    durationSeconds: Math.round((performance.now() - t0) / 1000),
+    workers: pool.size,
+    steps: { stage1: (history.stage1 as { steps?: number })?.steps ?? 0, stage2: stageState.step },
+    finalLosses: {
+      stage1Valid: (history.stage1 as { validLoss?: number })?.validLoss,
+      stage2Valid: (history.stage2 as { valid?: unknown })?.valid,
+      lmValidAfterStage2: finalLm.loss,
+    },
+  };
+  const input = {
+    config,
+    rank: recipe.rank,
+    tokenizer: tokenizer.toBytes(),
+    params: st.params,
+    merged: st.merged,
+    metadata,
+  };
+  const modelPath = `${a.out}/${a.name}.r3w`;
+  await writeAtomic(modelPath, await writeModelFile(input));
+  await writeAtomic(`${a.work}/master.r3w`, await writeMasterFile(input));
+  await Deno.writeTextFile(`${a.out}/${a.name}.json`, JSON.stringify(metadata, null, 2) + "\n");
+  log(
+    `wrote ${modelPath} (${
+      (await Deno.stat(modelPath)).size
+    } bytes), ${a.work}/master.r3w, ${a.out}/${a.name}.json in ${
+      fmtTime(performance.now() - tStart)
+    }`,
+  );
+  await pool.close();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
