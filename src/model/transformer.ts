@@ -140,7 +140,8 @@ export class ReversibleTransformer {
 
   /**
    * Runs `n` new rows (already embedded in `input`, `[n*D]`) at positions `pos0…` through the
-   * backward direction, extending `cache`; writes logits `[n*V]` for the rows into `logits`.
+   * backward direction, extending `cache`; leaves the logits of the last `logitRows` rows (all
+   * by default) as rows `0 … logitRows-1` for {@link readLogits} / {@link readProbs}.
    * @internal
    */
   runBackward(
@@ -149,6 +150,7 @@ export class ReversibleTransformer {
     n: number,
     pos0: number,
     limits: Int32Array,
+    logitRows: number = n,
   ): void {
     const be = this.backend, s = this.#s, D = this.config.dim;
     be.write(s.x1, input);
@@ -162,7 +164,8 @@ export class ReversibleTransformer {
       be.couple(s.x1, s.x1, s.f, n * D, true); // x1 = y1 − F(x2)
     }
     this.#finalNorm(this.weights.bwd, n);
-    be.matmulQ8(s.logits, s.h, this.weights.head, n);
+    if (logitRows < n) be.copy(s.h, 0, s.h, (n - logitRows) * D, logitRows * D);
+    be.matmulQ8(s.logits, s.h, this.weights.head, logitRows);
   }
 
   /** Copies the logits of the last `runBackward` (`n` rows) to the host. @internal */
@@ -320,7 +323,8 @@ export class DecoderSession {
       m.embedRow(input, S + 1 + i, "text", null, kept[i]);
       limits[S + 1 + i] = S + 2 + i;
     }
-    m.runBackward(this.#cache, input, n, 0, limits);
+    // Only the last row (BOS, or the last kept token) predicts the next token.
+    m.runBackward(this.#cache, input, n, 0, limits, 1);
     this.#pos = n;
     this.#history = kept.slice();
   }

@@ -256,12 +256,13 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     const dt = performance.now() - t0;
     state.elapsedMs += dt;
     stepTimes.push(dt);
-    // Plan the number of steps from the measured speed (steps 2..4, after warm-up effects).
+    // Plan the number of steps from the measured speed.
     const spent = state.elapsedMs - startElapsed;
-    const recent = stepTimes.slice(-20);
-    const msPerStep = recent.reduce((a, b) => a + b, 0) / recent.length;
+    // mean step time after the first steps (which include compilation and cache warm-up)
+    const settled = stepTimes.length > 3 ? stepTimes.slice(3) : stepTimes;
+    const msPerStep = settled.reduce((a, b) => a + b, 0) / settled.length;
     if (Number.isFinite(budget)) {
-      if (state.totalSteps <= 0 && stepTimes.length >= 4) {
+      if (state.totalSteps <= 0 && stepTimes.length >= 5) {
         state.totalSteps = Math.max(step + 1, step + Math.floor((budget - spent) / msPerStep));
       } else if (state.totalSteps > 0 && step % 25 === 0) {
         // slower than planned (a busy machine): shorten the schedule to end on time

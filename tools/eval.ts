@@ -1,0 +1,181 @@
+/**
+ * `deno task eval`: measures a model on the validation split (or on any UTF-8 files) and
+ * prints one report — bits per byte of lossless memories beside gzip, brotli and zstd; greedy
+ * reconstruction accuracy from memory alone; perplexity with no history, with R³Mem memory and
+ * with the full text; paragraph retrieval recall against BM25. See `docs/EVAL.md`.
+ *
+ * ```
+ * deno task eval [--json] [--weights PATH] [--file F …] [--corpus DIR] [--limit-docs N]
+ *   [--max-bytes N] [--doc-bytes N] [--recon-spans N] [--pool N] [--seed N]
+ *   [--metrics bpb,recon,ppl,recall] [--plot] [--plot-file PATH]
+ * ```
+ *
+ * Progress and per-metric timings go to standard error; the report (JSON with `--json`, a table
+ * otherwise) to standard output. Exit status 1 with one `error: …` line on bad usage or input.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_WEIGHTS_URL } from "../src/r3mem.ts";
+import { type EvalDocument, loadFiles, loadValidation } from "./eval/data.ts";
+import { loadEvalModel } from "./eval/metrics.ts";
+import { rateDistortionSeries, rateDistortionSvg } from "./eval/plot.ts";
+import { type EvalOptions, formatReport, type MetricName, METRICS, runEval } from "./eval/run.ts";
+
+const HELP = `Usage: deno task eval [options]
+
+  --json              print the report as one JSON object (default: a table)
+  --weights PATH      model weights (default: weights/r3mem-default.r3w)
+  --file F            evaluate on this UTF-8 file instead of the validation split (repeatable)
+  --corpus DIR        corpus directory holding valid.txt (default .corpus)
+  --limit-docs N      use only the first N documents
+  --max-bytes N       UTF-8 bytes of text per metric (bpb doc, bpb msg, ppl; default 131072)
+  --doc-bytes N       cut longer documents at a paragraph boundary (default 16384)
+  --recon-spans N     spans reconstructed per tokens-per-slot ratio (default 96)
+  --pool N            paragraphs in the retrieval pool (default 300)
+  --seed N            seed of the retrieval queries' word dropping (default 1)
+  --metrics LIST      comma-separated subset of ${METRICS.join(",")} (default all)
+  --backend NAME      wasm (default) or reference (slow)
+  --plot              also write the rate-distortion plot (needs bpb and recon)
+  --plot-file PATH    where the plot goes (default docs/rate-distortion.svg)
+  --help`;
+
+class UsageError extends Error {}
+
+function intFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer`);
+  return n;
+}
+
+async function readWeights(path: string | undefined): Promise<{ bytes: Uint8Array; name: string }> {
+  const url = path ? new URL(path, `file://${Deno.cwd()}/`) : DEFAULT_WEIGHTS_URL;
+  const name = path ?? "weights/r3mem-default.r3w";
+  try {
+    return { bytes: await Deno.readFile(url), name };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsageError(
+        path
+          ? `no weights file at ${path}`
+          : "no default model at weights/r3mem-default.r3w: train one with `deno task train` " +
+            "or pass --weights PATH",
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Runs the evaluation CLI with `args`; returns the exit status.
+ *
+ * @param args Command-line arguments (without the program name).
+ * @returns 0 on success.
+ */
+export async function main(args: string[]): Promise<number> {
+  const { values: a } = parseArgs({
+    args,
+    options: {
+      json: { type: "boolean" },
+      weights: { type: "string" },
+      file: { type: "string", multiple: true },
+      corpus: { type: "string" },
+      "limit-docs": { type: "string" },
+      "max-bytes": { type: "string" },
+      "doc-bytes": { type: "string" },
+      "recon-spans": { type: "string" },
+      pool: { type: "string" },
+      seed: { type: "string" },
+      metrics: { type: "string" },
+      backend: { type: "string" },
+      plot: { type: "boolean" },
+      "plot-file": { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (a.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const metrics = a.metrics?.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const name of metrics ?? []) {
+    if (!(METRICS as readonly string[]).includes(name)) {
+      throw new UsageError(`unknown metric "${name}" (known: ${METRICS.join(", ")})`);
+    }
+  }
+  if (a.backend && a.backend !== "wasm" && a.backend !== "reference") {
+    throw new UsageError(`unknown backend "${a.backend}"`);
+  }
+  const limitDocs = intFlag(a["limit-docs"], "--limit-docs") ?? Infinity;
+  const options: EvalOptions = {
+    maxBytes: intFlag(a["max-bytes"], "--max-bytes"),
+    docBytes: intFlag(a["doc-bytes"], "--doc-bytes"),
+    reconSpans: intFlag(a["recon-spans"], "--recon-spans"),
+    poolSize: intFlag(a.pool, "--pool"),
+    seed: intFlag(a.seed, "--seed"),
+    metrics: metrics as MetricName[] | undefined,
+    log: (line) => console.error(line),
+  };
+  const weights = await readWeights(a.weights);
+
+  let docs: EvalDocument[];
+  let source: string;
+  if (a.file && a.file.length > 0) {
+    docs = (await loadFiles(a.file)).slice(0, limitDocs);
+    source = `files (${a.file.length})`;
+  } else {
+    const path = `${a.corpus ?? ".corpus"}/valid.txt`;
+    try {
+      docs = await loadValidation(path, limitDocs);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new UsageError(`no validation split at ${path}: run \`deno task corpus\` first`);
+      }
+      throw e;
+    }
+    source = path;
+  }
+  if (docs.length === 0) throw new UsageError("no text to evaluate on");
+
+  const t0 = performance.now();
+  const m = await loadEvalModel(weights.bytes, (a.backend ?? "wasm") as "wasm" | "reference");
+  console.error(
+    `eval: model ${m.r3.fingerprint.slice(0, 12)}… loaded in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s; ${docs.length} documents from ${source}`,
+  );
+  const report = await runEval(m, docs, options, source);
+  report.model.weights = weights.name;
+
+  if (a.plot) {
+    if (!report.bpb || !report.recon) {
+      throw new UsageError("--plot needs the bpb and recon metrics");
+    }
+    const file = a["plot-file"] ?? "docs/rate-distortion.svg";
+    const c = m.config;
+    const svg = rateDistortionSvg(rateDistortionSeries({ bpb: report.bpb, recon: report.recon }), {
+      title: "r3mem: rate against reconstruction accuracy",
+      subtitle: `${weights.name}: ${c.layers}×${c.dim}, ${c.memorySlots} slots; ` +
+        `${report.bpb.doc.bytes} bytes of ${source}`,
+    });
+    await Deno.writeTextFile(file, svg);
+    console.error(`eval: wrote ${file}`);
+  }
+  console.log(a.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    const usage = e instanceof UsageError ||
+      (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"));
+    console.error(`error: ${e instanceof Error ? e.message : e}`);
+    if (!usage && e instanceof Error && e.stack) console.error(e.stack);
+    Deno.exit(1);
+  }
+}

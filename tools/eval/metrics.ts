@@ -1,0 +1,407 @@
+/**
+ * The model's metrics for `deno task eval`: bits per byte of lossless memories (beside the
+ * baseline compressors), greedy reconstruction accuracy from memory alone, perplexity with no
+ * history / with R³Mem memory / with the text itself, and paragraph retrieval (memory search
+ * beside BM25).
+ *
+ * The model is driven directly (`ReversibleTransformer`), the way `R3Mem` drives it: segments of
+ * `segmentTokens` are compressed recurrently from `memInit`, the memory is stored int8 with one
+ * scale per slot, and decoding runs the backward direction from it.
+ *
+ * @module
+ */
+import { R3Mem } from "../../src/r3mem.ts";
+import type { ModelConfig } from "../../src/model/config.ts";
+import { ReversibleTransformer } from "../../src/model/transformer.ts";
+import { uploadWeights } from "../../src/model/weights.ts";
+import {
+  dequantizeRowsInt8,
+  loadWeightsFrom,
+  quantizeRowsInt8,
+} from "../../src/model/weights_format.ts";
+import { createWasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
+import { createReferenceBackend } from "../../src/backend/reference.ts";
+import { baselineBits } from "./baselines.ts";
+import { Bm25Index } from "./bm25.ts";
+
+/** A model loaded for evaluation: the public runtime and the network it runs. */
+export interface EvalModel {
+  /** The runtime (compress, search). */
+  r3: R3Mem;
+  /** The same weights as a bare network, for decoding experiments. */
+  model: ReversibleTransformer;
+  /** The configuration. */
+  config: ModelConfig;
+}
+
+/**
+ * Loads a weights file for evaluation on one backend (default `wasm`, as `R3Mem.load` uses).
+ *
+ * @param weights The weights file's bytes.
+ * @param backend `"wasm"` (default) or `"reference"`.
+ * @returns The runtime and the bare network.
+ * @throws {FormatError} When the bytes are not an intact weights file.
+ *
+ * @example
+ * ```ts
+ * import { loadEvalModel } from "./metrics.ts";
+ * import { buildRandomModel } from "../../src/model/random_model.ts";
+ * const m = await loadEvalModel(await buildRandomModel({ seed: 1 }));
+ * console.log(m.config.memorySlots === m.r3.config.memorySlots); // true
+ * ```
+ */
+export async function loadEvalModel(
+  weights: Uint8Array,
+  backend: "wasm" | "reference" = "wasm",
+): Promise<EvalModel> {
+  const be = backend === "reference"
+    ? createReferenceBackend()
+    : await createWasmBackend({ deterministic: false });
+  const r3 = await R3Mem.load({ weights, backend: be });
+  const file = await loadWeightsFrom(weights);
+  const model = new ReversibleTransformer(
+    be,
+    r3.config,
+    uploadWeights(be, r3.config, file.tensors),
+  );
+  return { r3, model, config: r3.config };
+}
+
+// ── memory ────────────────────────────────────────────────────────────────────
+
+/**
+ * Recurrent compression of `ids` from `memInit`, `segmentTokens` at a time (an empty sequence
+ * is one empty segment, as `R3Mem` does). Returns the f32 memory `[S*D]`.
+ */
+export function compressTokens(model: ReversibleTransformer, ids: ArrayLike<number>): Float32Array {
+  const T = model.config.segmentTokens;
+  let memory = model.memInit;
+  for (let i = 0; i < ids.length || i === 0; i += T) {
+    memory = model.compressSegment(memory, Array.prototype.slice.call(ids, i, i + T));
+  }
+  return memory;
+}
+
+/** The memory as it is stored: int8 with one scale per slot, then dequantized. */
+export function storedMemory(config: ModelConfig, memory: Float32Array): Float32Array {
+  const { q, scales } = quantizeRowsInt8(memory, config.memorySlots, config.dim);
+  return dequantizeRowsInt8(q, scales, config.memorySlots, config.dim);
+}
+
+/**
+ * Bits of one stored memory node: `S × D` int8 values and `S` f32 scales (the slots alone, no
+ * container).
+ *
+ * @example
+ * ```ts
+ * import { memoryBits } from "./metrics.ts";
+ * console.log(memoryBits({ memorySlots: 8, dim: 128 })); // 8448
+ * ```
+ */
+export function memoryBits(config: Pick<ModelConfig, "memorySlots" | "dim">): number {
+  return config.memorySlots * (config.dim * 8 + 32);
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+  return best;
+}
+
+/**
+ * Greedy decoding of `n` tokens from `memory` alone: each step takes the most likely token and
+ * feeds it back (sliding the context when it is full).
+ */
+export function greedyDecode(
+  model: ReversibleTransformer,
+  memory: Float32Array,
+  n: number,
+): number[] {
+  const out: number[] = [];
+  if (n <= 0) return out;
+  const session = model.startDecoder(memory);
+  try {
+    session.begin();
+    for (let i = 0; i < n; i++) {
+      const best = argmax(model.readLogits(1));
+      out.push(best);
+      if (i < n - 1) {
+        session.slideIfFull();
+        session.feed([best]);
+      }
+    }
+  } finally {
+    session.free();
+  }
+  return out;
+}
+
+// ── reconstruction ───────────────────────────────────────────────────────────
+
+/** Result of {@link reconstructionAccuracy}. */
+export interface ReconResult {
+  /** Spans reconstructed. */
+  spans: number;
+  /** Tokens compared. */
+  tokens: number;
+  /** Tokens right at their position. */
+  correct: number;
+  /** `correct / tokens` (0 when there were none). */
+  accuracy: number;
+  /** UTF-8 bytes of the spans' text. */
+  bytes: number;
+  /** Bits of the spans' stored memories (slots only) per byte of their text. */
+  bpb_memory: number;
+}
+
+/**
+ * Compresses each span into one memory (recurrently, stored int8), decodes as many tokens
+ * greedily from that memory alone and counts the positions that match.
+ *
+ * @param m The model.
+ * @param spans Token spans (typically `k × memorySlots` tokens each).
+ */
+export function reconstructionAccuracy(m: EvalModel, spans: number[][]): ReconResult {
+  let tokens = 0, correct = 0, bytes = 0;
+  for (const span of spans) {
+    const memory = storedMemory(m.config, compressTokens(m.model, span));
+    const decoded = greedyDecode(m.model, memory, span.length);
+    for (let i = 0; i < span.length; i++) if (decoded[i] === span[i]) correct++;
+    tokens += span.length;
+    bytes += m.r3.tokenizer.decodeBytes(span).length;
+  }
+  return {
+    spans: spans.length,
+    tokens,
+    correct,
+    accuracy: tokens > 0 ? correct / tokens : 0,
+    bytes,
+    bpb_memory: bytes > 0 ? (spans.length * memoryBits(m.config)) / bytes : 0,
+  };
+}
+
+// ── perplexity ───────────────────────────────────────────────────────────────
+
+/** Result of {@link perplexities}. */
+export interface PplResult {
+  /** Perplexity with no history (memory = `memInit`). */
+  none: number;
+  /** Perplexity with the stored R³Mem memory of the document's earlier segments. */
+  r3mem: number;
+  /** Perplexity with the earlier text itself in the window (up to `window − segmentTokens`). */
+  full: number;
+  /** Segments scored (documents' first segments are skipped). */
+  segments: number;
+  /** Tokens scored. */
+  tokens: number;
+}
+
+// Adds −ln p(target) for `targets[i]` under row `i` of `probs` ([n*V]).
+function nll(probs: Float32Array, V: number, targets: ArrayLike<number>, row0 = 0): number {
+  let s = 0;
+  for (let i = 0; i < targets.length; i++) {
+    s -= Math.log(Math.max(probs[(row0 + i) * V + targets[i]], 1e-30));
+  }
+  return s;
+}
+
+// NLL of `seg` decoded from `memory` with nothing before it: first token from BOS, the rest
+// teacher-forced.
+function segmentNll(model: ReversibleTransformer, memory: Float32Array, seg: number[]): number {
+  const V = model.config.vocabSize;
+  const session = model.startDecoder(memory);
+  try {
+    session.begin();
+    let s = nll(model.readProbs(1), V, [seg[0]]);
+    for (let fed = 0; fed < seg.length - 1;) {
+      session.slideIfFull();
+      const n = Math.min(session.room, seg.length - 1 - fed);
+      session.feed(seg.slice(fed, fed + n));
+      s += nll(model.readProbs(n), V, seg.slice(fed + 1, fed + 1 + n));
+      fed += n;
+    }
+    return s;
+  } finally {
+    session.free();
+  }
+}
+
+// NLL of `seg` after `context` tokens in the window (memory = memInit).
+function contextNll(model: ReversibleTransformer, context: number[], seg: number[]): number {
+  if (context.length === 0) return segmentNll(model, model.memInit, seg);
+  const V = model.config.vocabSize;
+  const session = model.startDecoder(model.memInit);
+  try {
+    session.begin();
+    const rows = context.concat(seg.slice(0, -1));
+    session.feed(rows);
+    return nll(model.readProbs(rows.length), V, seg, context.length - 1);
+  } finally {
+    session.free();
+  }
+}
+
+/**
+ * Perplexity (exp of the mean token NLL) of every segment of every document but the first, three
+ * ways: no history, the R³Mem memory of the earlier segments, and the earlier text in the window.
+ *
+ * @param m The model.
+ * @param documents Token sequences, one per document.
+ * @param maxTokens Stop after scoring about this many tokens (default: all).
+ */
+export function perplexities(
+  m: EvalModel,
+  documents: ArrayLike<number>[],
+  maxTokens = Infinity,
+): PplResult {
+  const { model, config } = m;
+  const T = config.segmentTokens;
+  const ctxMax = Math.max(0, config.window - T);
+  let none = 0, r3 = 0, full = 0, tokens = 0, segments = 0;
+  outer: for (const doc of documents) {
+    const ids = Array.from(doc);
+    let memory = model.memInit;
+    for (let start = 0; start < ids.length; start += T) {
+      const seg = ids.slice(start, start + T);
+      if (start > 0) {
+        none += segmentNll(model, model.memInit, seg);
+        r3 += segmentNll(model, storedMemory(config, memory), seg);
+        full += contextNll(model, ids.slice(Math.max(0, start - ctxMax), start), seg);
+        tokens += seg.length;
+        segments++;
+        if (tokens >= maxTokens) break outer;
+      }
+      if (start + T < ids.length) memory = model.compressSegment(memory, seg);
+    }
+  }
+  const ppl = (s: number) => (tokens > 0 ? Math.exp(s / tokens) : NaN);
+  return { none: ppl(none), r3mem: ppl(r3), full: ppl(full), segments, tokens };
+}
+
+/**
+ * The share of the gap between no history and full text that the memory closes:
+ * `(none − r3mem) / (none − full)`; `null` when there is no gap to close.
+ *
+ * @example
+ * ```ts
+ * import { gapClosed } from "./metrics.ts";
+ * console.log(gapClosed({ none: 30, r3mem: 20, full: 10 })); // 0.5
+ * ```
+ */
+export function gapClosed(p: Pick<PplResult, "none" | "r3mem" | "full">): number | null {
+  const gap = p.none - p.full;
+  if (!Number.isFinite(gap) || Math.abs(gap) < 1e-9) return null;
+  return (p.none - p.r3mem) / gap;
+}
+
+// ── bits per byte ────────────────────────────────────────────────────────────
+
+/** Bits per input byte of one setting (`doc` or `msg`). */
+export interface BpbResult {
+  /** Lossless `.r3m` files: every byte of them. */
+  bpb_lossless: number;
+  /** gzip -9. */
+  bpb_gzip: number;
+  /** brotli quality 11. */
+  bpb_brotli: number;
+  /** zstd level 19. */
+  bpb_zstd: number;
+  /**
+   * The residual stream of the `.r3m` files alone (a diagnostic: what the file would cost
+   * without its memory slots and container).
+   */
+  bpb_residual: number;
+  /** Items compressed. */
+  items: number;
+  /** Their UTF-8 bytes. */
+  bytes: number;
+}
+
+/**
+ * Compresses every item on its own, losslessly with the model (`memory.toBytes()`) and with each
+ * baseline; sums the bits and divides by the total input bytes.
+ *
+ * @param r3 The runtime.
+ * @param items The texts (non-empty).
+ * @param verify Also reconstruct the first item and check it comes back exactly.
+ */
+export async function bitsPerByte(r3: R3Mem, items: string[], verify = false): Promise<BpbResult> {
+  const enc = new TextEncoder();
+  let bytes = 0, model = 0, residual = 0, gzip = 0, brotli = 0, zstd = 0;
+  for (const [i, text] of items.entries()) {
+    const data = enc.encode(text);
+    const memory = r3.compressSync(text);
+    const file = memory.toBytes();
+    if (verify && i === 0) {
+      const back = await r3.reconstruct(memory);
+      if (back !== text) throw new Error("Lossless round trip failed on the first item");
+    }
+    const b = baselineBits(data);
+    bytes += data.length;
+    model += file.length * 8;
+    residual += (memory.residual?.bytes.length ?? 0) * 8;
+    gzip += b.gzip;
+    brotli += b.brotli;
+    zstd += b.zstd;
+  }
+  const per = (bits: number) => (bytes > 0 ? bits / bytes : NaN);
+  return {
+    bpb_lossless: per(model),
+    bpb_gzip: per(gzip),
+    bpb_brotli: per(brotli),
+    bpb_zstd: per(zstd),
+    bpb_residual: per(residual),
+    items: items.length,
+    bytes,
+  };
+}
+
+// ── retrieval ────────────────────────────────────────────────────────────────
+
+/** Result of {@link retrievalRecall}. */
+export interface RecallResult {
+  /** Share of queries whose paragraph is among the top `k` of memory search. */
+  r3mem: number;
+  /** The same for BM25 over the paragraphs' text. */
+  bm25: number;
+  /** Paragraphs in the pool. */
+  pool: number;
+  /** Queries asked (one per paragraph). */
+  queries: number;
+}
+
+/**
+ * Paragraph retrieval: each paragraph is compressed (lossy) into its own memory; query `i`
+ * should find paragraph `i`. Memory search ranks the document node of every memory by
+ * `R3Mem.search`; BM25 ranks the paragraphs' text.
+ *
+ * @param r3 The runtime.
+ * @param pool The paragraphs.
+ * @param queries One query per paragraph.
+ * @param k Cut-off (default 5).
+ */
+export async function retrievalRecall(
+  r3: R3Mem,
+  pool: string[],
+  queries: string[],
+  k = 5,
+): Promise<RecallResult> {
+  if (queries.length !== pool.length) throw new RangeError("One query per paragraph");
+  const memories = pool.map((p) => r3.compressSync(p, { lossless: false }));
+  const bm25 = new Bm25Index(pool);
+  let hitsR3 = 0, hitsBm25 = 0;
+  for (const [i, q] of queries.entries()) {
+    if (q.length > 0) {
+      const hits = await r3.search(q, memories, { k, levels: ["document"], withText: false });
+      if (hits.some((h) => h.memory === i)) hitsR3++;
+    }
+    if (bm25.search(q, k).some((h) => h.index === i)) hitsBm25++;
+  }
+  const n = queries.length;
+  return {
+    r3mem: n > 0 ? hitsR3 / n : 0,
+    bm25: n > 0 ? hitsBm25 / n : 0,
+    pool: pool.length,
+    queries: n,
+  };
+}
