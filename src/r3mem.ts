@@ -55,6 +55,12 @@ export interface CompressOptions {
   lossless?: boolean;
   /** Free-form annotations stored in the memory (small). */
   meta?: Record<string, string>;
+  /**
+   * Which nodes keep their memory slots: `"all"` (default), `"document"` or `"none"`. Slots
+   * cost `memorySlots × (dim + 4)` bytes a node; a lossless memory without them is far smaller
+   * (its text is in the residual) but cannot be searched or reconstructed greedily.
+   */
+  slots?: "all" | "document" | "none";
 }
 
 /** Options of {@link R3Mem.reconstruct}. */
@@ -200,43 +206,53 @@ export class R3Mem {
       throw new InputError(`Text must be a string, got ${typeName(text)}`);
     }
     if (text.length === 0) throw new InputError("Text must not be empty");
-    const paragraphs = splitText(text);
-    const nodes: MemoryNode[] = [];
+    const slots = options.slots ?? "all";
+    if (!Object.hasOwn(SLOT_LEVELS, slots)) {
+      throw new InputError(`slots must be "all", "document" or "none", got ${String(slots)}`);
+    }
+    // 1. Spans: the document, its paragraphs, their sentences; tokens are the concatenation of
+    // each sentence's tokens, so every node's span falls on token boundaries.
+    const nodes: MemoryNode[] = [span("document", -1, 0, 0)];
     const all: number[] = [];
     let bytePos = 0;
-    const docIndex = nodes.push(this.#node("document", -1, [], 0, 0)) - 1;
-    for (const p of paragraphs) {
-      const pi = nodes.push(this.#node("paragraph", docIndex, [], bytePos, all.length)) - 1;
-      const pTokens: number[] = [];
-      const sentences: MemoryNode[] = [];
+    for (const p of splitText(text)) {
+      const pi = nodes.push(span("paragraph", 0, bytePos, all.length)) - 1;
       for (const s of p.sentences) {
         const piece = text.slice(s.start, s.end);
-        const ids = this.tokenizer.encode(piece); // throws InputError on lone surrogates
-        const bytes = encoder.encode(piece).length;
-        const tokenStart = all.length;
-        for (const id of ids) all.push(id), pTokens.push(id);
-        const node = this.#node("sentence", pi, ids, bytePos, tokenStart);
-        node.byteEnd = bytePos + bytes;
+        const node = span("sentence", pi, bytePos, all.length);
+        for (const id of this.tokenizer.encode(piece)) all.push(id); // InputError on lone surrogates
+        bytePos += encoder.encode(piece).length;
+        node.byteEnd = bytePos;
         node.tokenEnd = all.length;
-        sentences.push(node);
-        bytePos += bytes;
+        nodes.push(node);
       }
-      // A paragraph of one sentence has that sentence's memory: same tokens, same computation.
-      const para = sentences.length === 1
-        ? { ...sentences[0], level: "paragraph" as const, parent: docIndex }
-        : this.#node("paragraph", docIndex, pTokens, nodes[pi].byteStart, nodes[pi].tokenStart);
-      para.byteEnd = bytePos;
-      para.tokenEnd = all.length;
-      nodes[pi] = para;
-      for (const s of sentences) nodes.push({ ...s, parent: pi });
+      nodes[pi].byteEnd = bytePos;
+      nodes[pi].tokenEnd = all.length;
     }
-    const doc = paragraphs.length === 1
-      ? { ...nodes[1], level: "document" as const, parent: -1 }
-      : this.#node("document", -1, all, 0, 0);
-    doc.byteEnd = bytePos;
-    doc.tokenEnd = all.length;
-    nodes[docIndex] = doc;
+    nodes[0].byteEnd = bytePos;
+    nodes[0].tokenEnd = all.length;
+    // 2. Memories of the kept levels. Equal spans have equal memories (a one-sentence paragraph,
+    // a one-paragraph document): computed once.
+    const keep = SLOT_LEVELS[slots];
+    const cache = new Map<string, { q: Int8Array; scales: Float32Array }>();
+    for (const node of nodes) {
+      if (!keep.includes(node.level)) continue;
+      const key = `${node.tokenStart}:${node.tokenEnd}`;
+      let m = cache.get(key);
+      if (!m) {
+        const memory = this.#compressTokens(all.slice(node.tokenStart, node.tokenEnd));
+        m = quantizeRowsInt8(memory, this.config.memorySlots, this.config.dim);
+        cache.set(key, m);
+      }
+      node.slots = m.q;
+      node.scales = m.scales;
+    }
+    // 3. The residual, coded against the document memory when it is stored (else the memory of
+    // nothing, so a slot-less memory still decodes).
     const lossless = options.lossless ?? true;
+    if (!lossless && slots === "none") {
+      throw new InputError(`A lossy memory needs slots: use slots "all" or "document"`);
+    }
     return new Memory({
       modelFingerprint: this.fingerprint,
       slotCount: this.config.memorySlots,
@@ -245,7 +261,7 @@ export class R3Mem {
       tokenCount: all.length,
       nodes,
       residual: lossless
-        ? { codedTokens: all.length, bytes: this.#encodeResidual(doc, all) }
+        ? { codedTokens: all.length, bytes: this.#encodeResidual(nodes[0], all) }
         : undefined,
       meta: options.meta,
     });
@@ -309,7 +325,7 @@ export class R3Mem {
         await yieldToEventLoop();
       }
     } else {
-      for (const leaf of leavesOf(memory, index)) {
+      for (const leaf of greedyUnits(memory, index)) {
         for (const ids of this.#greedy(memory.nodes[leaf])) {
           const text = decoder.decode(this.#bytesOf(ids), { stream: true });
           if (text) yield text;
@@ -357,6 +373,7 @@ export class R3Mem {
     memories.forEach((m, mi) => {
       m.nodes.forEach((node, ni) => {
         if (options.levels && !options.levels.includes(node.level)) return;
+        if (node.slots.length === 0) return; // compressed without slots: nothing to compare
         hits.push({
           memory: mi,
           node: ni,
@@ -397,36 +414,10 @@ export class R3Mem {
     return memory;
   }
 
-  #node(
-    level: NodeLevel,
-    parent: number,
-    ids: ArrayLike<number>,
-    byteStart: number,
-    tokenStart: number,
-  ): MemoryNode {
-    const node: MemoryNode = {
-      level,
-      parent,
-      byteStart,
-      byteEnd: byteStart,
-      tokenStart,
-      tokenEnd: tokenStart,
-      slots: new Int8Array(0),
-      scales: new Float32Array(0),
-    };
-    if (ids.length > 0 || level === "sentence") {
-      const { q, scales } = quantizeRowsInt8(
-        this.#compressTokens(ids),
-        this.config.memorySlots,
-        this.config.dim,
-      );
-      node.slots = q;
-      node.scales = scales;
-    }
-    return node;
-  }
-
+  // The float memory a node's slots stand for; the learned initial memory (the memory of
+  // nothing) for a slot-less node.
   #memoryOf(node: Pick<MemoryNode, "slots" | "scales">): Float32Array {
+    if (node.slots.length === 0) return this.#model.memInit;
     const D = this.config.dim;
     const out = new Float32Array(node.slots.length);
     for (let i = 0; i < out.length; i++) out[i] = node.slots[i] * node.scales[(i / D) | 0];
@@ -558,11 +549,43 @@ export class R3Mem {
   }
 }
 
+/** Which levels keep their slots for each `slots` option. */
+const SLOT_LEVELS: Record<NonNullable<CompressOptions["slots"]>, NodeLevel[]> = {
+  all: ["document", "paragraph", "sentence"],
+  document: ["document"],
+  none: [],
+};
+
+function span(level: NodeLevel, parent: number, byteStart: number, tokenStart: number): MemoryNode {
+  return {
+    level,
+    parent,
+    byteStart,
+    byteEnd: byteStart,
+    tokenStart,
+    tokenEnd: tokenStart,
+    slots: new Int8Array(0),
+    scales: new Float32Array(0),
+  };
+}
+
 // The sentence nodes under `index` (or the node itself when it has none), in text order.
 function leavesOf(memory: Memory, index: number): number[] {
   const children = memory.children(index);
   if (children.length === 0) return [index];
   return children.flatMap((c) => leavesOf(memory, c));
+}
+
+// What greedy reconstruction of node `index` decodes: its sentences, each from its own slots
+// (the finest memory there is), or else the node's own slots.
+function greedyUnits(memory: Memory, index: number): number[] {
+  const leaves = leavesOf(memory, index);
+  if (leaves.every((i) => memory.nodes[i].slots.length > 0)) return leaves;
+  if (memory.nodes[index].slots.length > 0) return [index];
+  throw new InputError(
+    `Node ${index} has no memory slots to reconstruct from (it was compressed without them); ` +
+      `reconstruct it exactly from a lossless memory instead`,
+  );
 }
 
 // Mean of a node's dequantized slots, scaled to unit length.

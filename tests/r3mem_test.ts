@@ -133,3 +133,32 @@ Deno.test("relaxed-SIMD and portable kernels write identical memories and decode
   assertEquals(Array.from(a), Array.from(b));
   assertEquals(await portable.reconstruct(Memory.fromBytes(a)), text);
 });
+
+Deno.test("compact lossless memories (slots document / none) are far smaller and still exact", async () => {
+  const text = "Compact storage keeps only what it needs. It still decodes exactly.\n\n" +
+    "A second paragraph with two sentences. Here is the second.";
+  const full = await r3.compress(text);
+  const doc = await r3.compress(text, { slots: "document" });
+  const none = await r3.compress(text, { slots: "none" });
+  assert(none.byteLength < doc.byteLength && doc.byteLength < full.byteLength);
+  assertEquals(none.nodes.filter((n) => n.slots.length > 0).length, 0);
+  assertEquals(doc.nodes.filter((n) => n.slots.length > 0).length, 1);
+  for (const m of [doc, none]) {
+    const again = Memory.fromBytes(m.toBytes());
+    assertEquals(await r3.reconstruct(again), text);
+    assertEquals(await r3.reconstruct(again, { node: 2 }), "Compact storage keeps only what it needs. ");
+  }
+  // Nothing to search or decode greedily in a slot-less memory: refused or skipped, not guessed.
+  assertEquals((await r3.search("Compact", [none])).length, 0);
+  await assertRejects(() => r3.reconstruct(none, { greedy: true }), InputError, "no memory slots");
+  await assertRejects(
+    () => r3.compress(text, { lossless: false, slots: "none" }),
+    InputError,
+    "needs slots",
+  );
+  await assertRejects(
+    () => r3.compress(text, { slots: "some" as "all" }),
+    InputError,
+    "slots must be",
+  );
+});

@@ -77,6 +77,10 @@ export const R3M_LIMITS: {
 
 const LEVELS: readonly NodeLevel[] = ["document", "paragraph", "sentence"];
 const LEVEL_CODE: Record<string, number> = { document: 0, paragraph: 1, sentence: 2 };
+/** Set in a node's level byte when the node stores no slots (a compact lossless memory). */
+const SLOTLESS_BIT = 0x80;
+const EMPTY_SLOTS = new Int8Array(0);
+const EMPTY_SCALES = new Float32Array(0);
 const HEX_RE = /^[0-9a-f]{64}$/;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -254,13 +258,17 @@ export function validateMemoryData(
     }
     lastByte[i] = byteStart;
     lastToken[i] = tokenStart;
-    if (!(n.slots instanceof Int8Array) || n.slots.length !== perNode) {
-      fail(`Node ${i}: slots must be an Int8Array of slotCount*dim = ${perNode} values`);
+    const slotless = n.slots instanceof Int8Array && n.slots.length === 0;
+    if (!(n.slots instanceof Int8Array) || (n.slots.length !== perNode && !slotless)) {
+      fail(
+        `Node ${i}: slots must be an Int8Array of slotCount*dim = ${perNode} values (or empty)`,
+      );
     }
-    if (!(n.scales instanceof Float32Array) || n.scales.length !== slotCount) {
-      fail(`Node ${i}: scales must be a Float32Array of slotCount = ${slotCount} values`);
+    const wantScales = slotless ? 0 : slotCount;
+    if (!(n.scales instanceof Float32Array) || n.scales.length !== wantScales) {
+      fail(`Node ${i}: scales must be a Float32Array of ${wantScales} values`);
     }
-    for (let s = 0; s < slotCount; s++) {
+    for (let s = 0; s < wantScales; s++) {
       if (!Number.isFinite(n.scales[s])) fail(`Node ${i}: scale ${s} is ${n.scales[s]}`);
     }
   }
@@ -354,7 +362,7 @@ function plan(data: MemoryData): Plan {
     const byteAnchor = i === 0 ? 0 : lastByte[p];
     const tokenAnchor = i === 0 ? 0 : lastToken[p];
     const f = i * 6;
-    table[f] = LEVEL_CODE[node.level];
+    table[f] = LEVEL_CODE[node.level] | (node.slots.length === 0 ? SLOTLESS_BIT : 0);
     table[f + 1] = i - p;
     table[f + 2] = node.byteStart - byteAnchor;
     table[f + 3] = node.byteEnd - node.byteStart;
@@ -369,7 +377,7 @@ function plan(data: MemoryData): Plan {
     lastByte[i] = node.byteStart;
     lastToken[i] = node.tokenStart;
   }
-  size += n * slotCount * (dim + 4);
+  for (const node of data.nodes) if (node.slots.length) size += slotCount * (dim + 4);
   if (data.residual !== undefined) {
     const r = data.residual;
     size += varintSize(r.codedTokens) + varintSize(r.bytes.length) + r.bytes.length;
@@ -465,7 +473,7 @@ export function encodeValidated(data: MemoryData): Uint8Array {
     w.pos += node.slots.length;
   }
   for (const node of nodes) {
-    for (let s = 0; s < slotCount; s++) {
+    for (let s = 0; s < node.scales.length; s++) {
       w.view.setFloat32(w.pos, node.scales[s], true);
       w.pos += 4;
     }
@@ -649,10 +657,8 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     throw new FormatError(`slotCount*dim = ${perNode} exceeds ${L.maxValuesPerNode}`);
   }
   if (nodeCount < 1) throw new FormatError(`A memory needs at least its document node`);
-  // Each node takes at least 6 table bytes plus its slots and scales.
-  const slotBytes = nodeCount * perNode;
-  const scaleCount = nodeCount * slotCount;
-  r.need(nodeCount * 6 + slotBytes + scaleCount * 4, `A node table of ${nodeCount} nodes`);
+  // Each node takes at least 6 table bytes (slots and scales are checked after the table).
+  r.need(nodeCount * 6, `A node table of ${nodeCount} nodes`);
 
   // Plain arrays for the per-node bookkeeping: cheaper than typed arrays for small counts, and
   // bounded like everything else by the node count just checked.
@@ -661,14 +667,14 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
   // Per node: end of its last child so far (the anchor of the next child's start).
   const lastByte: number[] = new Array(nodeCount);
   const lastToken: number[] = new Array(nodeCount);
-  // Slots and scales share one buffer (the scales 4-byte aligned after the slots).
-  const scaleOffset = Math.ceil(slotBytes / 4) * 4;
-  const store = new ArrayBuffer(scaleOffset + scaleCount * 4);
-  const slotAll = new Int8Array(store, 0, slotBytes);
-  const scaleAll = new Float32Array(store, scaleOffset, scaleCount);
+  const slotted: boolean[] = new Array(nodeCount);
+  let slottedCount = 0;
   for (let i = 0; i < nodeCount; i++) {
-    const level = r.u8("level", i);
-    if (level > 2) throw new FormatError(`Node ${i}: unknown level code ${level}`);
+    const code = r.u8("level", i);
+    const level = code & ~SLOTLESS_BIT;
+    if (level > 2) throw new FormatError(`Node ${i}: unknown level code ${code}`);
+    slotted[i] = (code & SLOTLESS_BIT) === 0;
+    if (slotted[i]) slottedCount++;
     const delta = r.varint("parent", i);
     const parent = i - delta;
     let byteAnchor = 0, byteLimit = textBytes, tokenAnchor = 0, tokenLimit = tokenCount;
@@ -715,8 +721,8 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
       byteEnd,
       tokenStart,
       tokenEnd,
-      slots: slotAll.subarray(i * perNode, (i + 1) * perNode),
-      scales: scaleAll.subarray(i * slotCount, (i + 1) * slotCount),
+      slots: EMPTY_SLOTS,
+      scales: EMPTY_SCALES,
     };
     if (i > 0) {
       lastByte[parent] = byteEnd;
@@ -725,14 +731,29 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     lastByte[i] = byteStart;
     lastToken[i] = tokenStart;
   }
-  r.need(slotBytes + scaleCount * 4, `Slot data of ${nodeCount} nodes`);
+  // Slots and scales of the slotted nodes share one buffer (scales 4-byte aligned after slots).
+  const slotBytes = slottedCount * perNode;
+  const scaleCount = slottedCount * slotCount;
+  r.need(slotBytes + scaleCount * 4, `Slot data of ${slottedCount} nodes`);
+  const scaleOffset = Math.ceil(slotBytes / 4) * 4;
+  const store = new ArrayBuffer(scaleOffset + scaleCount * 4);
+  const slotAll = new Int8Array(store, 0, slotBytes);
+  const scaleAll = new Float32Array(store, scaleOffset, scaleCount);
+  for (let i = 0, j = 0; i < nodeCount; i++) {
+    if (!slotted[i]) {
+      continue; // keeps EMPTY_SLOTS / EMPTY_SCALES (zero-length, so immutable in effect)
+    }
+    nodes[i].slots = slotAll.subarray(j * perNode, (j + 1) * perNode);
+    nodes[i].scales = scaleAll.subarray(j * slotCount, (j + 1) * slotCount);
+    j++;
+  }
   slotAll.set(new Int8Array(bytes.buffer, bytes.byteOffset + r.pos, slotBytes));
   r.pos += slotBytes;
   for (let k = 0; k < scaleCount; k++) {
     const v = view.getFloat32(r.pos, true);
     if (!Number.isFinite(v)) {
       throw new FormatError(
-        `Node ${Math.floor(k / slotCount)}: scale ${k % slotCount} is ${v}`,
+        `Slotted node ${Math.floor(k / slotCount)}: scale ${k % slotCount} is ${v}`,
       );
     }
     scaleAll[k] = v;

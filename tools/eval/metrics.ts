@@ -298,8 +298,13 @@ export function gapClosed(p: Pick<PplResult, "none" | "r3mem" | "full">): number
 
 /** Bits per input byte of one setting (`doc` or `msg`). */
 export interface BpbResult {
-  /** Lossless `.r3m` files: every byte of them. */
+  /**
+   * Compact lossless `.r3m` files (`slots: "none"`: the node tree and the residual): every byte
+   * of them.
+   */
   bpb_lossless: number;
+  /** What storing every node's memory slots (the default `slots: "all"`) would add. */
+  bpb_slots_all: number;
   /** gzip -9. */
   bpb_gzip: number;
   /** brotli quality 11. */
@@ -318,7 +323,8 @@ export interface BpbResult {
 }
 
 /**
- * Compresses every item on its own, losslessly with the model (`memory.toBytes()`) and with each
+ * Compresses every item on its own, losslessly with the model (`memory.toBytes()` of a compact
+ * memory, `slots: "none"`) and with each
  * baseline; sums the bits and divides by the total input bytes.
  *
  * @param r3 The runtime.
@@ -327,10 +333,11 @@ export interface BpbResult {
  */
 export async function bitsPerByte(r3: R3Mem, items: string[], verify = false): Promise<BpbResult> {
   const enc = new TextEncoder();
-  let bytes = 0, model = 0, residual = 0, gzip = 0, brotli = 0, zstd = 0;
+  let bytes = 0, model = 0, residual = 0, slots = 0, gzip = 0, brotli = 0, zstd = 0;
+  const slotBits = 8 * r3.config.memorySlots * (r3.config.dim + 4);
   for (const [i, text] of items.entries()) {
     const data = enc.encode(text);
-    const memory = r3.compressSync(text);
+    const memory = r3.compressSync(text, { slots: "none" });
     const file = memory.toBytes();
     if (verify && i === 0) {
       const back = await r3.reconstruct(memory);
@@ -340,6 +347,7 @@ export async function bitsPerByte(r3: R3Mem, items: string[], verify = false): P
     bytes += data.length;
     model += file.length * 8;
     residual += (memory.residual?.bytes.length ?? 0) * 8;
+    slots += memory.nodes.length * slotBits;
     gzip += b.gzip;
     brotli += b.brotli;
     zstd += b.zstd;
@@ -347,6 +355,7 @@ export async function bitsPerByte(r3: R3Mem, items: string[], verify = false): P
   const per = (bits: number) => (bytes > 0 ? bits / bytes : NaN);
   return {
     bpb_lossless: per(model),
+    bpb_slots_all: per(slots),
     bpb_gzip: per(gzip),
     bpb_brotli: per(brotli),
     bpb_zstd: per(zstd),
