@@ -146,7 +146,10 @@ Deno.test("compact lossless memories (slots document / none) are far smaller and
   for (const m of [doc, none]) {
     const again = Memory.fromBytes(m.toBytes());
     assertEquals(await r3.reconstruct(again), text);
-    assertEquals(await r3.reconstruct(again, { node: 2 }), "Compact storage keeps only what it needs. ");
+    assertEquals(
+      await r3.reconstruct(again, { node: 2 }),
+      "Compact storage keeps only what it needs. ",
+    );
   }
   // Nothing to search or decode greedily in a slot-less memory: refused or skipped, not guessed.
   assertEquals((await r3.search("Compact", [none])).length, 0);

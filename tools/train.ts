@@ -93,6 +93,8 @@ const HELP = `Usage: deno task train [options]
   --work DIR         checkpoints and the f32 master (default build/train)
   --corpus DIR       corpus directory (default .corpus)
   --resume           continue from DIR/checkpoint.r3w (work dir)
+  --restage2         with --resume at the start of stage 2: use this version's stage-2 recipe
+                     (and --rank, --lr2, --batch2, --steps2), re-initialising the adapters
   --seed N           seed of initialisation and sampling (default 1)
   --steps N          steps of each stage (overrides the time budget; for tests)
   --steps1 N --steps2 N   steps of one stage
@@ -192,6 +194,7 @@ async function main(): Promise<number> {
       "data-mb": { type: "string" },
       "checkpoint-every": { type: "string", default: "200" },
       "stop-after": { type: "string" },
+      restage2: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -232,6 +235,41 @@ async function main(): Promise<number> {
     tokenizer = Tokenizer.fromBytes(resumed.tokenizer);
     params = resumed.params;
     Object.assign(history, resumed.state.history ?? {});
+    if (a.restage2) {
+      // Start stage 2 afresh with this version's stage-2 recipe (and --rank/--lr2/--batch2/
+      // --steps2), keeping the trained base: only at the stage boundary.
+      const st = resumed.state.stageState as StageState;
+      const atBoundary = (st.stage === 2 && st.step === 0) ||
+        (st.stage === 1 && st.totalSteps > 0 && st.step >= st.totalSteps);
+      if (!atBoundary) {
+        console.error(
+          "--restage2 needs a checkpoint taken at the end of stage 1 or the start of stage 2",
+        );
+        return 1;
+      }
+      const fresh = defaultRecipe(recipe.config, recipe.seed);
+      const rank = a.rank ? Number(a.rank) : fresh.rank;
+      recipe.stage2 = { ...fresh.stage2, steps: Number(a.steps2 ?? a.steps ?? 0) };
+      if (a.batch2) recipe.stage2.batch = Number(a.batch2);
+      if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+      recipe.loss = fresh.loss;
+      recipe.sampling = fresh.sampling;
+      if (rank !== recipe.rank) {
+        const init = initParams(recipe.config, rank, recipe.seed);
+        for (const [k, v] of init) if (k.startsWith("lora.")) params.set(k, v);
+        recipe.rank = rank;
+      }
+      if (st.stage === 2) {
+        st.totalSteps = recipe.stage2.steps;
+        resumed.m.clear();
+        resumed.v.clear();
+      }
+      log(
+        `--restage2: rank ${rank}, ${JSON.stringify(recipe.stage2)}, loss ${
+          JSON.stringify(recipe.loss)
+        }`,
+      );
+    }
     log(
       `resuming from ${ckptPath}: stage ${(resumed.state.stageState as StageState).stage}, step ${
         (resumed.state.stageState as StageState).step
