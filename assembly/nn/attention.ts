@@ -70,6 +70,55 @@ function scores(s: usize, a: usize, k: usize, stride: usize, L: i32, dh: i32, sc
   }
 }
 
+// o[d] = Σ_j p_j · v_j[d] for d < dh, keys in increasing order (the order of an axpy per key,
+// so the result is bit-identical to it) with 32 channels' sums held in registers across the
+// keys instead of loading and storing the output row once per key.
+@inline
+function weighted_sum(o: usize, p: usize, v: usize, stride: usize, L: i32, dh: i32): void {
+  let d = 0;
+  for (; d + 32 <= dh; d += 32) {
+    const vd = v + (<usize>d << 2);
+    let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
+    let o4 = f32x4.splat(0), o5 = f32x4.splat(0), o6 = f32x4.splat(0), o7 = f32x4.splat(0);
+    for (let j = 0; j < L; j++) {
+      const w = v128.load32_splat(p + (<usize>j << 2));
+      const vj = vd + <usize>j * stride;
+      o0 = f32x4.add(o0, f32x4.mul(w, v128.load(vj)));
+      o1 = f32x4.add(o1, f32x4.mul(w, v128.load(vj, 16)));
+      o2 = f32x4.add(o2, f32x4.mul(w, v128.load(vj, 32)));
+      o3 = f32x4.add(o3, f32x4.mul(w, v128.load(vj, 48)));
+      o4 = f32x4.add(o4, f32x4.mul(w, v128.load(vj, 64)));
+      o5 = f32x4.add(o5, f32x4.mul(w, v128.load(vj, 80)));
+      o6 = f32x4.add(o6, f32x4.mul(w, v128.load(vj, 96)));
+      o7 = f32x4.add(o7, f32x4.mul(w, v128.load(vj, 112)));
+    }
+    const od = o + (<usize>d << 2);
+    v128.store(od, o0);
+    v128.store(od, o1, 16);
+    v128.store(od, o2, 32);
+    v128.store(od, o3, 48);
+    v128.store(od, o4, 64);
+    v128.store(od, o5, 80);
+    v128.store(od, o6, 96);
+    v128.store(od, o7, 112);
+  }
+  for (; d + 4 <= dh; d += 4) {
+    const vd = v + (<usize>d << 2);
+    let acc = f32x4.splat(0);
+    for (let j = 0; j < L; j++) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(p + (<usize>j << 2)), v128.load(vd + <usize>j * stride)));
+    }
+    v128.store(o + (<usize>d << 2), acc);
+  }
+  for (; d < dh; d++) {
+    let acc: f32 = 0;
+    for (let j = 0; j < L; j++) {
+      acc += load<f32>(p + (<usize>j << 2)) * load<f32>(v + <usize>j * stride + (<usize>d << 2));
+    }
+    store<f32>(o + (<usize>d << 2), acc);
+  }
+}
+
 /**
  * out = softmax(q·kᵀ/√Dh, masked) · v per head. If `probs` is not 0 it receives the
  * probabilities [heads, tq, tk] (0 on masked keys). `scratch`: attention_scratch_bytes.
@@ -106,9 +155,7 @@ export function attention_f32(
       if (L == 0) continue;
       scores(p, qi, kh, stride, L, headDim, scale);
       softmax_row(p, p, L);
-      for (let j = 0; j < L; j++) {
-        axpy_inline(oi, vh + <usize>j * stride, load<f32>(p + (<usize>j << 2)), headDim);
-      }
+      weighted_sum(oi, p, vh, stride, L, headDim);
     }
   }
 }

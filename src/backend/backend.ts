@@ -81,8 +81,8 @@ export interface Backend {
   f32(init: number | ArrayLike<number>): F32;
   /** Allocates a zeroed i32 buffer of `n` elements, or one holding a copy of `data`. */
   i32(init: number | ArrayLike<number>): I32;
-  /** Copies a buffer out into a new typed array. */
-  read(buf: F32): Float32Array;
+  /** Copies a buffer (or `length` elements from `offset`) out into a new typed array. */
+  read(buf: F32, offset?: number, length?: number): Float32Array;
   /** Copies a buffer out into a new typed array. */
   readI32(buf: I32): Int32Array;
   /** Overwrites `buf` (from element `offset`) with `data`. */

@@ -102,8 +102,13 @@ class ReferenceBackend implements Backend {
     this.#bytes += data.byteLength;
     return new RefI32(data);
   }
-  read(buf: F32): Float32Array {
-    return this.#f(buf, 0, "read").slice();
+  read(buf: F32, offset = 0, length?: number): Float32Array {
+    const data = this.#f(buf, 0, "read");
+    const end = length === undefined ? data.length : offset + length;
+    if (offset < 0 || end > data.length || end < offset) {
+      throw new RangeError(`read: range [${offset}, ${end}) outside a buffer of ${data.length}`);
+    }
+    return data.slice(offset, end);
   }
   readI32(buf: I32): Int32Array {
     return this.#i(buf, 0, "readI32").slice();

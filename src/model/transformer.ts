@@ -128,7 +128,7 @@ export class ReversibleTransformer {
       be.couple(s.x2, s.x2, s.f, n * D, false); // y2 = x2 + G(y1)
     }
     this.#finalNorm(this.weights.fwd, n);
-    return be.read(s.h).slice((S + T) * D, n * D);
+    return be.read(s.h, (S + T) * D, S * D);
   }
 
   // ── backward direction: reconstruct ─────────────────────────────────────────
@@ -170,14 +170,14 @@ export class ReversibleTransformer {
 
   /** Copies the logits of the last `runBackward` (`n` rows) to the host. @internal */
   readLogits(n: number): Float32Array {
-    return this.backend.read(this.#s.logits).subarray(0, n * this.config.vocabSize);
+    return this.backend.read(this.#s.logits, 0, n * this.config.vocabSize);
   }
 
   /** Softmax of the last logits in place, then copied to the host. @internal */
   readProbs(n: number): Float32Array {
     const s = this.#s, V = this.config.vocabSize;
     this.backend.softmax(s.logits, s.logits, n, V);
-    return this.backend.read(s.logits).subarray(0, n * V);
+    return this.backend.read(s.logits, 0, n * V);
   }
 
   /** Embeds a row: `table[index] + type_embed[type]` into `out` row `row`. @internal */

@@ -117,9 +117,13 @@ class WasmBackend implements Backend {
     if (typeof init !== "number") new Int32Array(this.#mem(), b.ptr, n).set(init);
     return b;
   }
-  read(buf: F32): Float32Array {
+  read(buf: F32, offset = 0, length?: number): Float32Array {
     this.#check(buf, 0, "read");
-    return this.#f32view(buf as WasmF32).slice();
+    const end = length === undefined ? buf.length : offset + length;
+    if (offset < 0 || end > buf.length || end < offset) {
+      throw new RangeError(`read: range [${offset}, ${end}) outside a buffer of ${buf.length}`);
+    }
+    return this.#f32view(buf as WasmF32).slice(offset, end);
   }
   readI32(buf: I32): Int32Array {
     const p = this.#check(buf, 0, "readI32");
