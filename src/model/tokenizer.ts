@@ -743,9 +743,14 @@ export class Tokenizer {
     for (let i = 0, p = HEADER_BYTES; i < flat.length; i++, p += width) {
       flat[i] = width === 2 ? dv.getUint16(p, true) : dv.getUint32(p, true);
     }
-    const problem = validateMerges(flat);
-    if (problem) throw new FormatError(`Invalid tokenizer merge table: ${problem}`);
-    return new Tokenizer(flat);
+    try {
+      return new Tokenizer(flat); // validates the merges
+    } catch (e) {
+      if (e instanceof InputError) {
+        throw new FormatError(`Invalid tokenizer merge table: ${e.message}`);
+      }
+      throw e;
+    }
   }
 }
 
@@ -845,7 +850,9 @@ function validateMerges(flat: Uint32Array): string {
   const lens = new Int32Array(FIRST_MERGE_ID + n).fill(1, 0, BYTE_TOKENS);
   for (let r = 0; r < n; r++) {
     const a = flat[2 * r], b = flat[2 * r + 1];
-    for (const v of [a, b]) {
+    // Checked without a per-merge array: this runs, uncompiled, at every model load.
+    for (let side = 0; side < 2; side++) {
+      const v = side === 0 ? a : b;
       if (v >= FIRST_MERGE_ID + r) {
         return `merge ${r} refers to token ${v}, which does not exist before token ${
           FIRST_MERGE_ID + r
