@@ -7,7 +7,7 @@
  * ```
  * deno task eval [--json] [--weights PATH] [--file F …] [--corpus DIR] [--limit-docs N]
  *   [--max-bytes N] [--doc-bytes N] [--recon-spans N] [--pool N] [--seed N]
- *   [--metrics bpb,recon,ppl,recall] [--plot] [--plot-file PATH]
+ *   [--metrics bpb,recon,ppl,recall] [--plot] [--plot-file PATH] [--manifest PATH]
  * ```
  *
  * Progress and per-metric timings go to standard error; the report (JSON with `--json`, a table
@@ -38,6 +38,7 @@ const HELP = `Usage: deno task eval [options]
   --backend NAME      wasm (default) or reference (slow)
   --plot              also write the rate-distortion plot (needs bpb and recon)
   --plot-file PATH    where the plot goes (default docs/rate-distortion.svg)
+  --manifest PATH     also store the report under "eval" in this model manifest (JSON)
   --help`;
 
 class UsageError extends Error {}
@@ -91,6 +92,7 @@ export async function main(args: string[]): Promise<number> {
       backend: { type: "string" },
       plot: { type: "boolean" },
       "plot-file": { type: "string" },
+      manifest: { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -163,6 +165,13 @@ export async function main(args: string[]): Promise<number> {
     });
     await Deno.writeTextFile(file, svg);
     console.error(`eval: wrote ${file}`);
+  }
+  if (a.manifest) {
+    // The weights manifest records the scores the shipped model reached (issue 4).
+    const manifest = JSON.parse(await Deno.readTextFile(a.manifest));
+    manifest.eval = { ...report, command: `deno task eval ${args.join(" ")}` };
+    await Deno.writeTextFile(a.manifest, JSON.stringify(manifest, null, 2) + "\n");
+    console.error(`eval: stored the report in ${a.manifest}`);
   }
   console.log(a.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
