@@ -285,10 +285,14 @@ export class R3Mem {
    * console.log(await r3.reconstruct(m, { node: m.children(0)[1] })); // "C."
    * ```
    */
-  async reconstruct(memory: Memory, options: ReconstructOptions = {}): Promise<string> {
-    let out = "";
-    for await (const piece of this.reconstructStream(memory, options)) out += piece;
-    return out;
+  reconstruct(memory: Memory, options: ReconstructOptions = {}): Promise<string> {
+    try {
+      let out = "";
+      for (const piece of this.#pieces(memory, options)) out += piece;
+      return Promise.resolve(out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -309,6 +313,14 @@ export class R3Mem {
     memory: Memory,
     options: ReconstructOptions = {},
   ): AsyncGenerator<string, void, undefined> {
+    for (const piece of this.#pieces(memory, options)) {
+      yield piece;
+      await yieldToEventLoop(); // let timers and I/O run between pieces
+    }
+  }
+
+  // The text of a reconstruction, piece by piece (synchronously).
+  *#pieces(memory: Memory, options: ReconstructOptions): Generator<string, void, undefined> {
     this.#checkMemory(memory);
     const index = options.node ?? 0;
     const node = memory.nodes[index];
@@ -322,14 +334,12 @@ export class R3Mem {
       for (const ids of this.#decodeResidual(memory, residual.bytes, node)) {
         const text = decoder.decode(this.#bytesOf(ids), { stream: true });
         if (text) yield text;
-        await yieldToEventLoop();
       }
     } else {
       for (const leaf of greedyUnits(memory, index)) {
         for (const ids of this.#greedy(memory.nodes[leaf])) {
           const text = decoder.decode(this.#bytesOf(ids), { stream: true });
           if (text) yield text;
-          await yieldToEventLoop();
         }
       }
     }
