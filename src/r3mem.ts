@@ -56,9 +56,11 @@ export interface CompressOptions {
   /** Free-form annotations stored in the memory (small). */
   meta?: Record<string, string>;
   /**
-   * Which nodes keep their memory slots: `"all"` (default), `"document"` or `"none"`. Slots
-   * cost `memorySlots × (dim + 4)` bytes a node; a lossless memory without them is far smaller
-   * (its text is in the residual) but cannot be searched or reconstructed greedily.
+   * Which nodes keep their memory slots: `"all"` (default), `"document"`, or `"none"` — a
+   * compact lossless archive of the document node alone, no slots (the paragraphs and sentences
+   * follow from the text). Slots cost `memorySlots × (dim + 4)` bytes a node; without them a
+   * memory is far smaller (its text is in the residual) but cannot be searched or decoded
+   * greedily.
    */
   slots?: "all" | "document" | "none";
 }
@@ -247,6 +249,8 @@ export class R3Mem {
       node.slots = m.q;
       node.scales = m.scales;
     }
+    // A compact archive keeps the document node alone: its sub-tree is derivable from the text.
+    if (slots === "none") nodes.length = 1;
     // 3. The residual, coded against the document memory when it is stored (else the memory of
     // nothing, so a slot-less memory still decodes).
     const lossless = options.lossless ?? true;
