@@ -10,6 +10,7 @@ import {
 } from "../src/codec/r3m_format.ts";
 import { FormatError, InputError, ModelMismatchError } from "../src/errors.ts";
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { fixup, varint } from "./_r3m_edit.ts";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -298,25 +299,6 @@ function smallFile(): Uint8Array {
     residual: { codedTokens: 20, bytes: new Uint8Array([9, 8, 7]) },
     meta: { k: "v" },
   }).toBytes();
-}
-
-/** Recompute the header's payload length and both CRCs after an edit. */
-function fixup(f: Uint8Array): Uint8Array {
-  const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
-  v.setUint32(40, f.length - R3M_HEADER_BYTES - 4, true);
-  v.setUint32(44, crc32(f, 0, 44), true);
-  v.setUint32(f.length - 4, crc32(f, R3M_HEADER_BYTES, f.length - 4), true);
-  return f;
-}
-
-function varint(v: number): number[] {
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
 }
 
 /** A file with the given payload bytes and valid header and CRCs. */

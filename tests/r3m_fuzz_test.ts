@@ -5,6 +5,7 @@ import { Memory, type MemoryData, type MemoryNode, type NodeLevel } from "../src
 import { crc32 } from "../src/codec/crc32.ts";
 import { encodedSize, R3M_HEADER_BYTES, validateMemoryData } from "../src/codec/r3m_format.ts";
 import { FormatError, ModelMismatchError } from "../src/errors.ts";
+import { fixup, varint } from "./_r3m_edit.ts";
 
 const ITERATIONS = 100_000;
 const MAX_PARSE_MS = 50;
@@ -120,26 +121,6 @@ function seeds(): Seed[] {
 
 // ---------------------------------------------------------------------------------------------
 // Mutations
-
-/** Recompute the header's payload length and both CRCs, so structure is what gets tested. */
-function fixup(f: Uint8Array): Uint8Array {
-  if (f.length < R3M_HEADER_BYTES + 4) return f;
-  const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
-  v.setUint32(40, f.length - R3M_HEADER_BYTES - 4, true);
-  v.setUint32(44, crc32(f, 0, 44), true);
-  v.setUint32(f.length - 4, crc32(f, R3M_HEADER_BYTES, f.length - 4), true);
-  return f;
-}
-
-function varint(v: number): number[] {
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
 
 function splice(f: Uint8Array, at: number, del: number, ins: ArrayLike<number>): Uint8Array {
   at = Math.max(0, Math.min(at, f.length));
