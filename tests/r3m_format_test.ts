@@ -11,6 +11,7 @@ import {
 import { FormatError, InputError, ModelMismatchError } from "../src/errors.ts";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { fixup, varint } from "./_r3m_edit.ts";
+import { rng as prng } from "./_rng.ts";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -44,18 +45,6 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function raw(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** mulberry32: small seeded PRNG, floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FP_A = "a1".repeat(32);

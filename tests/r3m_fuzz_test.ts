@@ -6,6 +6,7 @@ import { crc32 } from "../src/codec/crc32.ts";
 import { encodedSize, R3M_HEADER_BYTES, validateMemoryData } from "../src/codec/r3m_format.ts";
 import { FormatError, ModelMismatchError } from "../src/errors.ts";
 import { fixup, varint } from "./_r3m_edit.ts";
+import { rng as prng } from "./_rng.ts";
 
 const ITERATIONS = 100_000;
 const MAX_PARSE_MS = 50;
@@ -15,18 +16,6 @@ const MAX_TOTAL_MS = 30_000;
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
-}
-
-/** mulberry32: small seeded PRNG, floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

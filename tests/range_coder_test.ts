@@ -10,6 +10,7 @@ import {
   RangeEncoder,
 } from "../src/codec/range_coder.ts";
 import { InputError } from "../src/errors.ts";
+import { rng as prng } from "./_rng.ts";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -23,18 +24,6 @@ function assertThrowsType(fn: () => unknown, type: new (...a: never[]) => Error)
     return;
   }
   throw new Error(`expected ${type.name}, nothing thrown`);
-}
-
-/** mulberry32: small seeded PRNG, floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A random frequency table: arbitrary total (not only powers of two), skew chosen at random. */

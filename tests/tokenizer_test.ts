@@ -12,21 +12,10 @@ import {
   Tokenizer,
   trainBpe,
 } from "../src/model/tokenizer.ts";
+import { rng } from "./_rng.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Ranges of code points to draw from, with weights: every plane and the tricky corners. */
 const RANGES: [number, number, number][] = [

@@ -12,17 +12,7 @@ import {
   type WeightsHeader,
   writeWeights,
 } from "../src/model/weights_format.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "./_rng.ts";
 
 function randomF32(n: number, seed: number): Float32Array {
   const r = rng(seed), out = new Float32Array(n);
