@@ -11,7 +11,10 @@
 
 @inline
 function madd<MODE>(a: v128, b: v128, c: v128): v128 {
-  if (isFloat<MODE>()) return f32x4.relaxed_madd(a, b, c);
+  // Without the relaxed-SIMD feature (the portable build) fast mode multiplies then adds.
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (isFloat<MODE>()) return f32x4.relaxed_madd(a, b, c);
+  }
   return f32x4.add(f32x4.mul(a, b), c);
 }
 

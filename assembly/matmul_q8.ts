@@ -303,11 +303,15 @@ export function matmul_q8_f32(
   const sx = scratch + <usize>m * rowBytes;
   quantize_rows(xq, sx, x, m, k);
   let r = 0;
-  if (relaxed != 0) {
-    for (; r + 6 <= m; r += 6) relaxed_rows6(out, xq, rowBytes, sx, r, wp, kq, n, sw);
-    for (; r + 2 <= m; r += 2) relaxed_rows2(out, xq, rowBytes, sx, r, wp, kq, n, sw);
-    for (; r < m; r++) relaxed_rows1(out, xq, rowBytes, sx, r, wp, kq, n, sw);
-    return;
+  // The portable build (no relaxed-SIMD feature) compiles this branch away: a constant
+  // condition, so the relaxed kernels are never referenced there.
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (relaxed != 0) {
+      for (; r + 6 <= m; r += 6) relaxed_rows6(out, xq, rowBytes, sx, r, wp, kq, n, sw);
+      for (; r + 2 <= m; r += 2) relaxed_rows2(out, xq, rowBytes, sx, r, wp, kq, n, sw);
+      for (; r < m; r++) relaxed_rows1(out, xq, rowBytes, sx, r, wp, kq, n, sw);
+      return;
+    }
   }
   const outRow = <usize>n * 4;
   for (; r < m; r++) {

@@ -9,6 +9,8 @@ import type { Backend } from "../src/backend/backend.ts";
 const ref = createReferenceBackend();
 const det = await createWasmBackend({ deterministic: true });
 const fast = await createWasmBackend({ deterministic: false });
+// The SIMD-only build (for engines without relaxed SIMD), asked for its fast mode.
+const portable = await createWasmBackend({ deterministic: false, kernels: "portable" });
 
 // [M, K, N]: unit sizes, odd sizes, tile edges (6-row blocks, 8-channel panels, K quads).
 const SHAPES = [
@@ -43,7 +45,7 @@ function q8Case(
   return r;
 }
 
-Deno.test("matmulQ8: wasm (both modes) equals the reference bit for bit", () => {
+Deno.test("matmulQ8: wasm (both modes, both builds) equals the reference bit for bit", () => {
   const rand = rng(1);
   for (const [m, k, n] of SHAPES) {
     const x = randn(rand, m * k);
@@ -51,9 +53,9 @@ Deno.test("matmulQ8: wasm (both modes) equals the reference bit for bit", () => 
     const q = Int8Array.from(randint(rand, n * k, -127, 128));
     const s = randn(rand, n, 0.02).map(Math.abs);
     const want = q8Case(ref, x, q, s, m, k, n);
-    for (const b of [det, fast]) {
+    for (const [name, b] of [["det", det], ["fast", fast], ["portable build", portable]] as const) {
       const got = q8Case(b, x, q, s, m, k, n);
-      assertClose(got, want, 0, `matmulQ8 ${b.deterministic ? "det" : "fast"} [${m},${k},${n}]`);
+      assertClose(got, want, 0, `matmulQ8 ${name} [${m},${k},${n}]`);
     }
     assert(want.every(Number.isFinite), "reference produced a non-finite value");
   }
@@ -126,6 +128,7 @@ Deno.test("matmul f32: every transpose form and accumulate, odd sizes", () => {
         const label = `matmul [${m},${k},${n}] ${JSON.stringify(form)} acc=${accumulate}`;
         assertClose(run(det), want, tol, `${label} det`);
         assertClose(run(fast), want, tol, `${label} fast`);
+        assertClose(run(portable), want, tol, `${label} portable build`);
       }
     }
   }

@@ -1,35 +1,40 @@
 /**
- * Compiles `assembly/` to the committed SIMD WebAssembly module.
+ * Compiles `assembly/` to the two committed SIMD WebAssembly modules:
  *
- * Usage: `deno task build:wasm [--out PATH]`. The default output is
- * `src/backend/wasm/r3mem_kernels.wasm`; tests rebuild to a temporary path and compare bytes.
+ * - `r3mem_kernels.wasm` — SIMD with the relaxed-SIMD instructions (fast int8 dot products);
+ * - `r3mem_kernels_portable.wasm` — SIMD only, for engines without relaxed SIMD (Node 20, some
+ *   edge runtimes); the kernels' `ASC_FEATURE_RELAXED_SIMD` branches are compiled away. Both give
+ *   identical int8 results; the loader picks the first one the engine accepts.
+ *
+ * Usage: `deno task build:wasm`. Tests rebuild to temporary paths and compare bytes.
  *
  * @module
  */
 import asc from "assemblyscript/asc";
 
-/** Where the committed module lives. */
-export const WASM_PATH = new URL("../src/backend/wasm/r3mem_kernels.wasm", import.meta.url);
+/** The committed modules, by variant. */
+export const WASM_PATHS: Record<WasmVariant, URL> = {
+  relaxed: new URL("../src/backend/wasm/r3mem_kernels.wasm", import.meta.url),
+  portable: new URL("../src/backend/wasm/r3mem_kernels_portable.wasm", import.meta.url),
+};
+
+/** Which build: with or without relaxed SIMD. */
+export type WasmVariant = "relaxed" | "portable";
 
 /** Compiler flags: fixed, so a build is reproducible byte for byte. */
-export const ASC_FLAGS = [
-  "-O3",
-  "--runtime",
-  "incremental",
-  "--enable",
-  "simd",
-  "--enable",
-  "relaxed-simd",
-  "--noAssert",
-  "--initialMemory",
-  "64",
-];
+export const ASC_FLAGS = ["-O3", "--runtime", "incremental", "--noAssert", "--initialMemory", "64"];
 
-/** Builds the module and returns its bytes (also written to `outPath`). */
-export async function buildWasm(outPath: string): Promise<Uint8Array> {
+const FEATURES: Record<WasmVariant, string[]> = {
+  relaxed: ["--enable", "simd", "--enable", "relaxed-simd"],
+  portable: ["--enable", "simd"],
+};
+
+/** Builds one variant and returns its bytes (also written to `outPath`). */
+export async function buildWasm(outPath: string, variant: WasmVariant): Promise<Uint8Array> {
   const entry = new URL("../assembly/index.ts", import.meta.url).pathname;
   const stderr: string[] = [];
-  const { error } = await asc.main([entry, "--outFile", outPath, ...ASC_FLAGS], {
+  const args = [entry, "--outFile", outPath, ...ASC_FLAGS, ...FEATURES[variant]];
+  const { error } = await asc.main(args, {
     stderr: { write: (s: string) => void stderr.push(String(s)) },
     stdout: { write: () => {} },
   });
@@ -38,8 +43,9 @@ export async function buildWasm(outPath: string): Promise<Uint8Array> {
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--out");
-  const out = i >= 0 ? Deno.args[i + 1] : WASM_PATH.pathname;
-  const bytes = await buildWasm(out);
-  console.log(`wrote ${out} (${bytes.length} bytes)`);
+  for (const variant of ["relaxed", "portable"] as const) {
+    const out = WASM_PATHS[variant].pathname;
+    const bytes = await buildWasm(out, variant);
+    console.log(`wrote ${out} (${bytes.length} bytes)`);
+  }
 }

@@ -123,8 +123,17 @@ export interface KernelExports {
   ): void;
 }
 
-/** URL of the committed kernel binary, next to this file. */
-export const KERNELS_URL: URL = new URL("./r3mem_kernels.wasm", import.meta.url);
+/** Which build of the kernels: with relaxed SIMD, or SIMD only. */
+export type KernelVariant = "relaxed" | "portable";
+
+/** URLs of the committed kernel binaries, next to this file. */
+export const KERNELS_URLS: Record<KernelVariant, URL> = {
+  relaxed: new URL("./r3mem_kernels.wasm", import.meta.url),
+  portable: new URL("./r3mem_kernels_portable.wasm", import.meta.url),
+};
+
+/** The relaxed build's URL (the default). */
+export const KERNELS_URL: URL = KERNELS_URLS.relaxed;
 
 async function readBinary(url: URL): Promise<Uint8Array> {
   if (url.protocol === "file:" && typeof Deno !== "undefined") return await Deno.readFile(url);
@@ -133,13 +142,32 @@ async function readBinary(url: URL): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/** The kernels, and which build they are. */
+export type LoadedKernels = KernelExports & { variant: KernelVariant };
+
 /**
- * Instantiates the kernel module (a fresh instance with its own memory on every call).
+ * Instantiates the kernel module (a fresh instance with its own memory on every call). By
+ * default the relaxed-SIMD build, or the portable build where the engine does not accept it
+ * (Node 20, engines without relaxed SIMD); both compute identical int8 products.
  *
- * @param source The binary, or where to read it (defaults to the committed module).
+ * @param source A binary or URL (reported as `"relaxed"`: a portable binary simply has no
+ *   relaxed code to run), or which committed build (default `"auto"`: the best the engine takes).
  */
-export async function loadKernels(source: URL | Uint8Array = KERNELS_URL): Promise<KernelExports> {
-  const bytes = source instanceof Uint8Array ? source : await readBinary(source);
+export async function loadKernels(
+  source: URL | Uint8Array | KernelVariant | "auto" = "auto",
+): Promise<LoadedKernels> {
+  let bytes: Uint8Array;
+  let variant: KernelVariant = "relaxed";
+  if (source instanceof Uint8Array) bytes = source;
+  else if (source instanceof URL) bytes = await readBinary(source);
+  else {
+    variant = source === "auto" ? "relaxed" : source;
+    bytes = await readBinary(KERNELS_URLS[variant]);
+    if (source === "auto" && !WebAssembly.validate(bytes as BufferSource)) {
+      variant = "portable";
+      bytes = await readBinary(KERNELS_URLS.portable);
+    }
+  }
   const { exports } = await instantiate<Record<string, unknown>>(bytes as BufferSource, {});
-  return exports as unknown as KernelExports;
+  return { ...(exports as unknown as KernelExports), variant };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AttentionShape, Backend, F32, I32, MatmulOptions, Q8Matrix } from "../backend.ts";
-import { type KernelExports, loadKernels } from "./kernels_module.ts";
+import { type KernelVariant, type LoadedKernels, loadKernels } from "./kernels_module.ts";
 
 class WasmF32 implements F32 {
   readonly dtype = "f32" as const;
@@ -35,8 +35,11 @@ export interface WasmBackendOptions {
    * FMA but may round differently from machine to machine.
    */
   deterministic?: boolean;
-  /** The kernel binary, or where to read it. */
-  kernels?: URL | Uint8Array;
+  /**
+   * Which kernels: `"auto"` (default: the relaxed-SIMD build where the engine accepts it, else
+   * the portable one), `"relaxed"`, `"portable"`, or a binary / URL of one.
+   */
+  kernels?: URL | Uint8Array | KernelVariant | "auto";
 }
 
 /**
@@ -62,7 +65,12 @@ class WasmBackend implements Backend {
   #scratch = 0;
   #scratchBytes = 0;
 
-  constructor(private readonly k: KernelExports, readonly deterministic: boolean) {}
+  /** Which build of the kernels runs. */
+  readonly variant: KernelVariant;
+
+  constructor(private readonly k: LoadedKernels, readonly deterministic: boolean) {
+    this.variant = k.variant;
+  }
 
   // ── memory ─────────────────────────────────────────────────────────────────
   // The buffer object changes when memory grows: always take views afresh.
