@@ -61,10 +61,10 @@ let defaultModel: Promise<R3Mem> | undefined;
  * The embedded default model, loaded once and shared.
  *
  * @example
- * ```ts ignore
- * import { defaultR3Mem } from "@r3mem/r3mem";
+ * ```ts
+ * import { defaultR3Mem } from "./mod.ts";
  * const r3 = await defaultR3Mem();
- * console.log(r3.fingerprint);
+ * console.log(r3.config.memorySlots); // 8
  * ```
  */
 export function defaultR3Mem(): Promise<R3Mem> {
@@ -79,10 +79,10 @@ export function defaultR3Mem(): Promise<R3Mem> {
  * Compresses `text` with the default model (see {@link R3Mem.compress}).
  *
  * @example
- * ```ts ignore
- * import { compress } from "@r3mem/r3mem";
+ * ```ts
+ * import { compress } from "./mod.ts";
  * const memory = await compress("Remember this.");
- * console.log(memory.stats().bytes);
+ * console.log(memory.levels()); // { document: 1, paragraph: 1, sentence: 1 }
  * ```
  */
 export async function compress(text: string, options?: CompressOptions): Promise<Memory> {
@@ -93,8 +93,8 @@ export async function compress(text: string, options?: CompressOptions): Promise
  * Reconstructs a memory's text with the default model (see {@link R3Mem.reconstruct}).
  *
  * @example
- * ```ts ignore
- * import { compress, reconstruct } from "@r3mem/r3mem";
+ * ```ts
+ * import { compress, reconstruct } from "./mod.ts";
  * console.log(await reconstruct(await compress("Remember this."))); // "Remember this."
  * ```
  */
