@@ -158,13 +158,14 @@ export class R3Mem {
     const source = options.weights ?? DEFAULT_WEIGHTS_URL;
     const progress = options.onProgress ?? (() => {});
     if (!(source instanceof Uint8Array)) progress({ status: "download", source: String(source) });
-    const file = await loadWeightsFrom(source);
-    progress({ status: "verify", bytes: source instanceof Uint8Array ? source.length : 0 });
-    const backend = typeof options.backend === "object"
-      ? options.backend
+    // The kernels compile while the weights are read and hashed.
+    const backendReady: Promise<Backend> = typeof options.backend === "object"
+      ? Promise.resolve(options.backend)
       : options.backend === "reference"
-      ? createReferenceBackend()
-      : await createWasmBackend({ deterministic: false });
+      ? Promise.resolve(createReferenceBackend())
+      : createWasmBackend({ deterministic: false });
+    const [file, backend] = await Promise.all([loadWeightsFrom(source), backendReady]);
+    progress({ status: "verify", bytes: source instanceof Uint8Array ? source.length : 0 });
     const r3 = new R3Mem(file, backend);
     progress({ status: "ready", fingerprint: r3.fingerprint, backend: backend.name });
     return r3;

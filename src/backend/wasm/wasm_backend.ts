@@ -77,11 +77,12 @@ class WasmBackend implements Backend {
   #mem(): ArrayBuffer {
     return this.k.memory.buffer as ArrayBuffer;
   }
-  #alloc(bytes: number): number {
+  // Zeroed unless the caller overwrites every byte (heap blocks are reused, so not zero).
+  #alloc(bytes: number, zero = true): number {
     const size = Math.max(16, bytes);
     const ptr = this.k.alloc(size);
     if (!ptr) throw new RangeError(`WebAssembly allocation of ${size} bytes failed`);
-    new Uint8Array(this.#mem(), ptr, size).fill(0);
+    if (zero) new Uint8Array(this.#mem(), ptr, size).fill(0);
     this.#live.set(ptr, size);
     this.#bytes += size;
     return ptr;
@@ -97,7 +98,7 @@ class WasmBackend implements Backend {
     if (bytes > this.#scratchBytes) {
       if (this.#scratch) this.#release(this.#scratch);
       this.#scratchBytes = Math.ceil(bytes * 1.25);
-      this.#scratch = this.#alloc(this.#scratchBytes);
+      this.#scratch = this.#alloc(this.#scratchBytes, false); // kernels write before they read
     }
     return this.#scratch;
   }
@@ -163,7 +164,7 @@ class WasmBackend implements Backend {
     const paddedRows = Math.ceil(rows / 8) * 8;
     const sp = this.#alloc(paddedRows * 4);
     new Float32Array(this.#mem(), sp, rows).set(scales);
-    const tmp = this.#alloc(q.length);
+    const tmp = this.#alloc(q.length, false); // overwritten right away
     new Int8Array(this.#mem(), tmp, q.length).set(q);
     this.k.q8_pack(packed, tmp, rows, cols);
     this.#release(tmp);
