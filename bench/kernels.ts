@@ -17,6 +17,7 @@ import Benchmark from "benchmark";
 import type * as OrtWeb from "onnxruntime-web";
 import type { Backend } from "../src/backend/backend.ts";
 import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
+import { mulberry32 as rng } from "../src/prng.ts";
 import { type Align, renderTable } from "./_table.ts";
 import { type MatmulForm, matmulModel } from "./onnx_model.ts";
 
@@ -138,17 +139,6 @@ interface Inputs {
   aF32: Float32Array;
   /** `B[K,N]` f32, uniform in [-1, 1). */
   bF32: Float32Array;
-}
-
-/** Mulberry32: a small seeded generator of floats in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function makeInputs([m, k, n]: Shape): Inputs {

@@ -4,17 +4,8 @@
  * @module
  */
 
-/** Returns a generator of uniform floats in [0, 1) for `seed`. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Returns a generator of uniform floats in [0, 1) for `seed` (mulberry32). */
+export { mulberry32 as rng } from "../src/prng.ts";
 
 /** `n` normal samples with standard deviation `std` (Box–Muller), as f32. */
 export function randn(rand: () => number, n: number, std = 1): Float32Array {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ModelConfig } from "./config.ts";
+import { gaussian } from "../prng.ts";
 import { trainBpe } from "./tokenizer.ts";
 import { tensorShapes } from "./weights.ts";
 import { type NamedTensor, quantizeRowsInt8, writeWeights } from "./weights_format.ts";
@@ -38,19 +39,6 @@ const SAMPLE = [
   "The quick brown fox jumps over the lazy dog. Memory is the treasury of everything.",
   "A reversible network can run backward: what was compressed comes back again.",
 ];
-
-/** Deterministic normal samples (mulberry32 + Box–Muller). */
-export function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 /**
  * Builds a weights file for a randomly initialised model.

@@ -7,6 +7,10 @@
  */
 import { readCorpusDocuments } from "../corpus.ts";
 import { splitText } from "../../src/model/segment.ts";
+import { mulberry32 } from "../../src/prng.ts";
+
+/** The seeded generator every eval sample is drawn with. */
+export { mulberry32 };
 
 /** One evaluation document. */
 export interface EvalDocument {
@@ -153,27 +157,6 @@ export function takeBytes(items: string[], maxBytes: number): string[] {
     total += n;
   }
   return out;
-}
-
-/**
- * Seeded uniform generator in [0, 1) (mulberry32).
- *
- * @example
- * ```ts
- * import { mulberry32 } from "./data.ts";
- * const a = mulberry32(7), b = mulberry32(7);
- * console.log(a() === b()); // true
- * ```
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Mixes a seed and an index into a new 32-bit seed. */
