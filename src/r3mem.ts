@@ -58,7 +58,7 @@ export interface CompressOptions {
   /**
    * Which nodes keep their memory slots: `"all"` (default), `"document"`, or `"none"` — a
    * compact lossless archive of the document node alone, no slots (the paragraphs and sentences
-   * follow from the text). Slots cost `memorySlots × (dim + 4)` bytes a node; without them a
+   * follow from the text), written in the compact `.r3m` container (about 16 bytes of framing). Slots cost `memorySlots × (dim + 4)` bytes a node; without them a
    * memory is far smaller (its text is in the residual) but cannot be searched or decoded
    * greedily.
    */
@@ -260,6 +260,8 @@ export class R3Mem {
     }
     return new Memory({
       modelFingerprint: this.fingerprint,
+      // Slot-less archives go in the compact container: no node table, 4-byte fingerprint.
+      container: slots === "none" ? "compact" : "full",
       slotCount: this.config.memorySlots,
       dim: this.config.dim,
       textBytes: bytePos,
@@ -550,7 +552,7 @@ export class R3Mem {
     if (!(memory instanceof Memory)) {
       throw new InputError(`Expected a Memory, got ${typeName(memory)}`);
     }
-    if (memory.modelFingerprint !== this.fingerprint) {
+    if (!memory.writtenBy(this.fingerprint)) {
       throw new ModelMismatchError(
         `Memory was written by model ${memory.modelFingerprint.slice(0, 12)}…, ` +
           `this is ${this.fingerprint.slice(0, 12)}…`,

@@ -146,6 +146,13 @@ Deno.test("compact lossless memories (slots document / none) are far smaller and
   assert(none.byteLength < doc.byteLength && doc.byteLength < full.byteLength);
   assertEquals(none.nodes.length, 1); // the archive: document node, no slots
   assertEquals(none.nodes[0].slots.length, 0);
+  // ... in the compact container: the residual plus ~16 bytes, a 4-byte fingerprint that still
+  // identifies the model.
+  assertEquals(none.container, "compact");
+  assert(none.byteLength - none.residual!.bytes.length <= 20, `${none.byteLength}`);
+  const anonymous = Memory.fromBytes(none.toBytes()); // no expectModel: short fingerprint
+  assertEquals(anonymous.modelFingerprint, r3.fingerprint.slice(0, 8));
+  assertEquals(await r3.reconstruct(anonymous), text);
   assertEquals(doc.nodes.filter((n) => n.slots.length > 0).length, 1);
   for (const m of [doc, none]) {
     assertEquals(await r3.reconstruct(Memory.fromBytes(m.toBytes())), text);

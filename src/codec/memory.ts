@@ -69,8 +69,17 @@ export interface MemoryNode {
 
 /** Everything a memory holds; what `.r3m` bytes encode. */
 export interface MemoryData {
-  /** SHA-256 of the weights file of the model that wrote it: 64 lower-case hex characters. */
+  /**
+   * SHA-256 of the weights file of the model that wrote it: 64 lower-case hex characters, or,
+   * for a compact memory read back without `expectModel`, the first 8 of them.
+   */
   modelFingerprint: string;
+  /**
+   * Which `.r3m` container `toBytes` writes: `"full"` (default; any memory) or `"compact"`
+   * (lossless memories without slots only: one document node and a residual coding every
+   * token; about 16 bytes of framing instead of about 60; see `docs/FORMAT.md`).
+   */
+  container?: "full" | "compact";
   /** Memory slots per node (1 … 4096). */
   slotCount: number;
   /** Width of a slot (1 … 65536; `slotCount * dim` ≤ 2^24). */
@@ -170,7 +179,14 @@ export class Memory {
     if (typeof data !== "object" || data === null) {
       throw new InputError(`Memory data must be an object`);
     }
-    const copy = { ...data, modelFingerprint: normalizeFingerprint(data.modelFingerprint) };
+    const fp = data.modelFingerprint;
+    // Full fingerprints go through normalizeFingerprint (its message names the expected form);
+    // a compact memory's short one is only lower-cased and left to validateMemoryData.
+    const short = data.container === "compact" && typeof fp === "string" && fp.length !== 64;
+    const copy = {
+      ...data,
+      modelFingerprint: short ? fp.toLowerCase() : normalizeFingerprint(fp),
+    };
     validateMemoryData(copy);
     this.#data = copy;
   }
@@ -236,6 +252,32 @@ export class Memory {
   /** SHA-256 (hex) of the weights of the model that wrote this memory. */
   get modelFingerprint(): string {
     return this.#data.modelFingerprint;
+  }
+
+  /** The container {@linkcode Memory.toBytes} writes: `"full"` or `"compact"`. */
+  get container(): "full" | "compact" {
+    return this.#data.container ?? "full";
+  }
+
+  /**
+   * Whether the model with SHA-256 `fingerprint` (64 hex characters) wrote this memory: equal
+   * fingerprints, or, for a compact memory read without `expectModel`, a matching prefix.
+   *
+   * @example
+   * ```ts
+   * import { Memory } from "./memory.ts";
+   * const mem = new Memory({
+   *   modelFingerprint: "ab".repeat(32), slotCount: 1, dim: 1, textBytes: 0, tokenCount: 0,
+   *   nodes: [{ level: "document", parent: -1, byteStart: 0, byteEnd: 0, tokenStart: 0,
+   *     tokenEnd: 0, slots: new Int8Array(1), scales: new Float32Array(1) }],
+   * });
+   * console.log(mem.writtenBy("ab".repeat(32)), mem.writtenBy("cd".repeat(32))); // true false
+   * ```
+   */
+  writtenBy(fingerprint: string): boolean {
+    const mine = this.#data.modelFingerprint;
+    const theirs = String(fingerprint).toLowerCase();
+    return theirs.length === 64 && (mine.length === 64 ? mine === theirs : theirs.startsWith(mine));
   }
 
   /** Memory slots per node. */

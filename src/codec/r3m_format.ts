@@ -31,8 +31,30 @@
  */
 
 import { FormatError, InputError, ModelMismatchError } from "../errors.ts";
+import {
+  ByteReader,
+  ByteWriter,
+  hex,
+  MAX_META_ENTRIES,
+  MAX_META_KEY_BYTES,
+  MAX_META_VALUE_BYTES,
+  type MetaPlan,
+  metaSize,
+  planMeta,
+  readMeta,
+  varintSize,
+  writeHex,
+  writeMeta,
+} from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
 import type { MemoryData, MemoryNode, NodeLevel } from "./memory.ts";
+import {
+  COMPACT_MAGIC,
+  compactSize,
+  decodeCompact,
+  encodeCompact,
+  SHORT_FINGERPRINT_BYTES,
+} from "./r3m_compact.ts";
 
 /** The four bytes every `.r3m` file starts with: `R`, `3`, `M`, `0x1A`. */
 export const R3M_MAGIC: Uint8Array = new Uint8Array([0x52, 0x33, 0x4d, 0x1a]);
@@ -68,11 +90,11 @@ export const R3M_LIMITS: {
   /** Text bytes, tokens, nodes, coded tokens, residual bytes: anything stored as a varint. */
   maxCount: 0xffffffff,
   /** Entries in `meta`. */
-  maxMetaEntries: 64,
+  maxMetaEntries: MAX_META_ENTRIES,
   /** UTF-8 bytes of one meta key (at least 1). */
-  maxMetaKeyBytes: 64,
+  maxMetaKeyBytes: MAX_META_KEY_BYTES,
   /** UTF-8 bytes of one meta value. */
-  maxMetaValueBytes: 1024,
+  maxMetaValueBytes: MAX_META_VALUE_BYTES,
 });
 
 const LEVELS: readonly NodeLevel[] = ["document", "paragraph", "sentence"];
@@ -82,8 +104,8 @@ const SLOTLESS_BIT = 0x80;
 const EMPTY_SLOTS = new Int8Array(0);
 const EMPTY_SCALES = new Float32Array(0);
 const HEX_RE = /^[0-9a-f]{64}$/;
+const SHORT_HEX_RE = new RegExp(`^[0-9a-f]{${2 * SHORT_FINGERPRINT_BYTES}}$`);
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Builds the error that {@linkcode validateMemoryData} throws for a problem it finds. */
 export type ErrorFactory = (message: string) => Error;
@@ -91,16 +113,6 @@ const inputError: ErrorFactory = (m) => new InputError(m);
 
 function isU32(v: unknown): v is number {
   return typeof v === "number" && (v >>> 0) === v;
-}
-
-const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => {
-  return b.toString(16).padStart(2, "0");
-});
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX_BYTE[bytes[i]];
-  return s;
 }
 
 /**
@@ -136,12 +148,6 @@ function describe(v: unknown): string {
   return v === null ? "null" : typeof v;
 }
 
-function metaEntries(meta: Record<string, string> | undefined): Array<[string, string]> {
-  if (meta === undefined) return [];
-  // Sorted by key (UTF-16 code-unit order, JS's default), so the encoding is canonical.
-  return Object.entries(meta).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-}
-
 /**
  * Check that `data` is a well-formed memory: fingerprint, limits, array lengths, finite scales,
  * the node tree (node 0 is the only `document` and the root; every other node's parent comes
@@ -175,11 +181,19 @@ export function validateMemoryData(
     throw errorFactory(m);
   };
   if (typeof data !== "object" || data === null) fail(`Memory data must be an object`);
-  if (typeof data.modelFingerprint !== "string" || !HEX_RE.test(data.modelFingerprint)) {
+  const container = data.container ?? "full";
+  if (container !== "full" && container !== "compact") {
+    fail(`container must be "full" or "compact", got ${describe(container)}`);
+  }
+  const fp = data.modelFingerprint;
+  if (
+    typeof fp !== "string" ||
+    !(HEX_RE.test(fp) || (container === "compact" && SHORT_HEX_RE.test(fp)))
+  ) {
     fail(
-      `modelFingerprint must be 64 lower-case hex characters, got ${
-        describe(data.modelFingerprint)
-      }`,
+      `modelFingerprint must be 64 lower-case hex characters` +
+        (container === "compact" ? ` (or the ${2 * SHORT_FINGERPRINT_BYTES} of a short one)` : "") +
+        `, got ${describe(fp)}`,
     );
   }
   const { slotCount, dim, textBytes, tokenCount, nodes } = data;
@@ -284,6 +298,19 @@ export function validateMemoryData(
     }
     if (r.bytes.length > L.maxCount) fail(`residual is larger than 4 GiB`);
   }
+  if (container === "compact") {
+    const root = nodes[0];
+    if (
+      nodes.length !== 1 || root.slots.length !== 0 || root.byteStart !== 0 ||
+      root.byteEnd !== textBytes || root.tokenStart !== 0 || root.tokenEnd !== tokenCount ||
+      r === undefined || r.codedTokens !== tokenCount
+    ) {
+      fail(
+        `The compact container holds only lossless memories without slots: one document node ` +
+          `spanning the whole text and a residual that codes every token`,
+      );
+    }
+  }
   const m = data.meta;
   if (m !== undefined) {
     if (typeof m !== "object" || m === null || Array.isArray(m)) {
@@ -312,40 +339,12 @@ export function validateMemoryData(
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-class Writer {
-  pos = 0;
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  varint(v: number): void {
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-  bytes(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-}
-
 interface Plan {
   size: number;
   payloadSize: number;
   /** Per node: the six table fields' values, in order (level, parentDelta, gaps, lengths). */
   table: number[];
-  meta: Array<[Uint8Array, Uint8Array]>;
+  meta: MetaPlan;
 }
 
 function plan(data: MemoryData): Plan {
@@ -382,16 +381,8 @@ function plan(data: MemoryData): Plan {
     const r = data.residual;
     size += varintSize(r.codedTokens) + varintSize(r.bytes.length) + r.bytes.length;
   }
-  const meta = metaEntries(data.meta).map(([k, v]): [Uint8Array, Uint8Array] => [
-    utf8Encoder.encode(k),
-    utf8Encoder.encode(v),
-  ]);
-  if (meta.length > 0) {
-    size += varintSize(meta.length);
-    for (const [k, v] of meta) {
-      size += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
-    }
-  }
+  const meta = planMeta(data.meta);
+  size += metaSize(meta);
   return { size: R3M_HEADER_BYTES + size + R3M_TRAILER_BYTES, payloadSize: size, table, meta };
 }
 
@@ -411,6 +402,7 @@ function plan(data: MemoryData): Plan {
  * ```
  */
 export function encodedSize(data: MemoryData): number {
+  if (data.container === "compact") return compactSize(data);
   return plan(data).size;
 }
 
@@ -438,12 +430,13 @@ export function encodeR3M(data: MemoryData): Uint8Array {
 
 /** Encode without validating (the caller has validated). @internal */
 export function encodeValidated(data: MemoryData): Uint8Array {
+  if (data.container === "compact") return encodeCompact(data);
   const p = plan(data);
   if (p.payloadSize > R3M_LIMITS.maxCount) {
     throw new InputError(`Memory too large for the .r3m format: payload of ${p.payloadSize} bytes`);
   }
   const out = new Uint8Array(p.size);
-  const w = new Writer(out);
+  const w = new ByteWriter(out);
   // Header.
   w.bytes(R3M_MAGIC);
   w.view.setUint16(4, R3M_VERSION, true);
@@ -451,8 +444,7 @@ export function encodeValidated(data: MemoryData): Uint8Array {
   if (data.residual !== undefined) flags |= FLAG_RESIDUAL;
   if (p.meta.length > 0) flags |= FLAG_META;
   w.view.setUint16(6, flags, true);
-  const fp = data.modelFingerprint;
-  for (let i = 0; i < 32; i++) out[8 + i] = parseInt(fp.slice(2 * i, 2 * i + 2), 16);
+  writeHex(data.modelFingerprint, out, 8);
   w.view.setUint32(40, p.payloadSize, true);
   w.view.setUint32(44, crc32(out, 0, 44), true);
   w.pos = R3M_HEADER_BYTES;
@@ -483,15 +475,7 @@ export function encodeValidated(data: MemoryData): Uint8Array {
     w.varint(data.residual.bytes.length);
     w.bytes(data.residual.bytes);
   }
-  if (p.meta.length > 0) {
-    w.varint(p.meta.length);
-    for (const [k, v] of p.meta) {
-      w.varint(k.length);
-      w.bytes(k);
-      w.varint(v.length);
-      w.bytes(v);
-    }
-  }
+  if (p.meta.length > 0) writeMeta(w, p.meta);
   const end = R3M_HEADER_BYTES + p.payloadSize;
   if (w.pos !== end) throw new Error(`internal: wrote ${w.pos} bytes, planned ${end}`);
   w.view.setUint32(end, crc32(out, R3M_HEADER_BYTES, end), true);
@@ -500,51 +484,6 @@ export function encodeValidated(data: MemoryData): Uint8Array {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
-
-class Reader {
-  pos: number;
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
-    this.pos = start;
-  }
-  get remaining(): number {
-    return this.end - this.pos;
-  }
-  /**
-   * Canonical unsigned LEB128 of at most 5 bytes (value < 2^32). `what` (and `node`, the index
-   * of the node being read, if any) only go into error messages.
-   */
-  varint(what: string, node = -1): number {
-    let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) throw this.#err(`Truncated payload while reading`, what, node);
-      const b = this.buf[this.pos++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        if (b === 0 && i > 0) throw this.#err(`Non-canonical (overlong) varint for`, what, node);
-        if (v > 0xffffffff) throw this.#err(`Value does not fit in 32 bits:`, what, node);
-        return v;
-      }
-      mul *= 128;
-    }
-    throw this.#err(`Varint longer than 5 bytes for`, what, node);
-  }
-  u8(what: string, node = -1): number {
-    if (this.pos >= this.end) throw this.#err(`Truncated payload while reading`, what, node);
-    return this.buf[this.pos++];
-  }
-  #err(problem: string, what: string, node: number): FormatError {
-    return new FormatError(`${problem} ${node >= 0 ? `node ${node} ` : ""}${what}`);
-  }
-  /** Check that `n` more bytes are there, before anything of size `n` is allocated. */
-  need(n: number, what: string): void {
-    if (n > this.end - this.pos) {
-      throw new FormatError(
-        `${what} needs ${n} bytes but only ${this.end - this.pos} remain in the payload`,
-      );
-    }
-  }
-}
 
 /** Options of {@linkcode decodeR3M} and `Memory.fromBytes`. */
 export interface DecodeOptions {
@@ -588,11 +527,17 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     ? undefined
     : normalizeFingerprint(opts.expectModel, "expectModel");
   const len = bytes.length;
+  if (len >= 2 && bytes[0] === COMPACT_MAGIC[0] && bytes[1] === COMPACT_MAGIC[1]) {
+    const data = decodeCompact(bytes, expect);
+    validateMemoryData(data, (m) => new FormatError(`Invalid compact .r3m file: ${m}`));
+    return data;
+  }
   // --- Header
   for (let i = 0; i < 4; i++) {
     if (i >= len || bytes[i] !== R3M_MAGIC[i]) {
       throw new FormatError(
-        `Not an .r3m file: expected magic bytes ${spaced(R3M_MAGIC)}, got ` +
+        `Not an .r3m file: expected magic bytes ${spaced(R3M_MAGIC)} (or ` +
+          `${spaced(COMPACT_MAGIC)} for a compact one), got ` +
           `${spaced(bytes.subarray(0, 4)) || "nothing"}`,
       );
     }
@@ -641,7 +586,7 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     );
   }
   // --- Payload
-  const r = new Reader(bytes, R3M_HEADER_BYTES, end);
+  const r = new ByteReader(bytes, R3M_HEADER_BYTES, end);
   const L = R3M_LIMITS;
   const slotCount = r.varint("slotCount");
   const dim = r.varint("dim");
@@ -772,52 +717,9 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     data.residual = { codedTokens, bytes: bytes.slice(r.pos, r.pos + n) };
     r.pos += n;
   }
-  if (flags & FLAG_META) {
-    const count = r.varint("meta entry count");
-    if (count < 1 || count > L.maxMetaEntries) {
-      throw new FormatError(`Meta entry count ${count} out of range 1..${L.maxMetaEntries}`);
-    }
-    const meta: Record<string, string> = {};
-    let prev: string | undefined;
-    for (let i = 0; i < count; i++) {
-      const kl = r.varint("meta key length");
-      if (kl < 1 || kl > L.maxMetaKeyBytes) {
-        throw new FormatError(`Meta key length ${kl} out of range 1..${L.maxMetaKeyBytes}`);
-      }
-      r.need(kl, "A meta key");
-      const key = utf8(bytes.subarray(r.pos, r.pos + kl), "meta key");
-      r.pos += kl;
-      const vl = r.varint("meta value length");
-      if (vl > L.maxMetaValueBytes) {
-        throw new FormatError(`Meta value length ${vl} exceeds ${L.maxMetaValueBytes}`);
-      }
-      r.need(vl, "A meta value");
-      const value = utf8(bytes.subarray(r.pos, r.pos + vl), "meta value");
-      r.pos += vl;
-      if (prev !== undefined && !(prev < key)) {
-        throw new FormatError(`Meta keys must be unique and sorted; ${JSON.stringify(key)} is not`);
-      }
-      prev = key;
-      // defineProperty, so that a key like "__proto__" stays an ordinary own property.
-      Object.defineProperty(meta, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    data.meta = meta;
-  }
+  if (flags & FLAG_META) data.meta = readMeta(r);
   if (r.pos !== end) {
     throw new FormatError(`${end - r.pos} unexpected bytes at the end of the payload`);
   }
   return data;
-}
-
-function utf8(b: Uint8Array, what: string): string {
-  try {
-    return utf8Decoder.decode(b);
-  } catch {
-    throw new FormatError(`The ${what} is not valid UTF-8`);
-  }
 }
