@@ -8,6 +8,7 @@ import type { Backend } from "./backend/backend.ts";
 import { createReferenceBackend } from "./backend/reference.ts";
 import { createWasmBackend } from "./backend/wasm/wasm_backend.ts";
 import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
+import { cosine, nodeKey, scoreNodes } from "./codec/search_keys.ts";
 import {
   cumulativeFreqs,
   decodeSymbol,
@@ -81,6 +82,11 @@ export interface SearchOptions {
   levels?: NodeLevel[];
   /** Reconstruct each hit's text (default true). */
   withText?: boolean;
+  /**
+   * How a node is scored: `"subtree"` (default), the best match among the node and everything
+   * under it (a paragraph is found by its best sentence), or `"node"`, its own memory alone.
+   */
+  scoring?: "subtree" | "node";
 }
 
 /** One search result. */
@@ -91,8 +97,13 @@ export interface SearchHit {
   node: number;
   /** The node's level. */
   level: NodeLevel;
-  /** Cosine similarity between the query's memory and the node's. */
+  /**
+   * Cosine similarity between the query's search key and the key of `match` (see
+   * `src/codec/search_keys.ts`).
+   */
   score: number;
+  /** The node whose memory matched best: `node` itself or one of its descendants. */
+  match: number;
   /** The node's text: exact for lossless memories, greedy reconstruction otherwise. */
   text?: string;
 }
@@ -355,7 +366,9 @@ export class R3Mem {
   }
 
   /**
-   * Finds the nodes whose memory is closest to the query's (cosine similarity of mean slots).
+   * Finds the nodes whose memory is closest to the query's: cosine similarity of search keys
+   * (mean slots, unit length), each node scored by the best match in its subtree (see
+   * `src/codec/search_keys.ts`), so a paragraph or document is found through its sentences.
    *
    * @param query Text to look for.
    * @param memories Memories written by this model.
@@ -384,20 +397,29 @@ export class R3Mem {
     if (!Number.isInteger(k) || k < 1) {
       throw new InputError(`k must be a positive integer, got ${k}`);
     }
+    const scoring = options.scoring ?? "subtree";
+    if (scoring !== "subtree" && scoring !== "node") {
+      throw new InputError(`scoring must be "subtree" or "node", got ${String(scoring)}`);
+    }
     for (const m of memories) this.#checkMemory(m);
     const key = this.queryKey(query);
     const hits: SearchHit[] = [];
     memories.forEach((m, mi) => {
-      m.nodes.forEach((node, ni) => {
-        if (options.levels && !options.levels.includes(node.level)) return;
-        if (node.slots.length === 0) return; // compressed without slots: nothing to compare
-        hits.push({
-          memory: mi,
-          node: ni,
-          level: node.level,
-          score: dot(key, nodeKey(node, m.dim)),
-        });
+      // Own scores; nodes compressed without slots have nothing to compare.
+      const own = m.nodes.map((node) => {
+        const k = nodeKey(node, m.dim);
+        return k ? cosine(key, k) : -Infinity;
       });
+      const ranked = scoreNodes(
+        m.nodes.map((n) => n.parent),
+        m.nodes.map((n) => n.level),
+        own,
+        options.levels,
+        scoring === "subtree",
+      );
+      for (const r of ranked) {
+        hits.push({ memory: mi, level: m.nodes[r.node].level, ...r });
+      }
     });
     hits.sort((a, b) => b.score - a.score || a.memory - b.memory || a.node - b.node);
     const top = hits.slice(0, k);
@@ -415,7 +437,7 @@ export class R3Mem {
       this.config.memorySlots,
       this.config.dim,
     );
-    return nodeKey({ slots: q, scales } as MemoryNode, this.config.dim);
+    return nodeKey({ slots: q, scales }, this.config.dim)!;
   }
 
   // ── internals ───────────────────────────────────────────────────────────────
@@ -603,26 +625,6 @@ function greedyUnits(memory: Memory, index: number): number[] {
     `Node ${index} has no memory slots to reconstruct from (it was compressed without them); ` +
       `reconstruct it exactly from a lossless memory instead`,
   );
-}
-
-// Mean of a node's dequantized slots, scaled to unit length.
-function nodeKey(node: Pick<MemoryNode, "slots" | "scales">, dim: number): Float32Array {
-  const key = new Float32Array(dim);
-  const slots = node.scales.length;
-  for (let s = 0; s < slots; s++) {
-    for (let j = 0; j < dim; j++) key[j] += node.slots[s * dim + j] * node.scales[s];
-  }
-  let norm = 0;
-  for (let j = 0; j < dim; j++) norm += key[j] * key[j];
-  norm = Math.sqrt(norm) || 1;
-  for (let j = 0; j < dim; j++) key[j] /= norm;
-  return key;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
 
 function typeName(v: unknown): string {

@@ -92,6 +92,31 @@ Deno.test("search finds the paragraph whose text is the query", async () => {
   assert(hits[0].score > hits[1].score);
 });
 
+Deno.test("search scores a node by the best match in its subtree, or by itself with scoring node", async () => {
+  const m = await r3.compress(
+    "Cats purr softly. Kittens nap all day.\n\nDogs bark loudly. Puppies chase balls.",
+  );
+  // The query is one sentence: its paragraph is found through it, and says so in `match`.
+  const [hit] = await r3.search("Puppies chase balls.", [m], { k: 1, levels: ["paragraph"] });
+  assertEquals(hit.text, "Dogs bark loudly. Puppies chase balls.");
+  assertEquals(m.nodes[hit.match].level, "sentence");
+  assert(Math.abs(hit.score - 1) < 1e-5, `score ${hit.score}`);
+  // The document's score is the same best match; with scoring "node" only its own memory counts.
+  const [doc] = await r3.search("Puppies chase balls.", [m], { levels: ["document"] });
+  assertEquals([doc.score, doc.match], [hit.score, hit.match]);
+  const [own] = await r3.search("Puppies chase balls.", [m], {
+    levels: ["document"],
+    scoring: "node",
+  });
+  assertEquals(own.match, 0);
+  assert(own.score < doc.score, `${own.score} < ${doc.score}`);
+  await assertRejects(
+    () => r3.search("x", [m], { scoring: "best" as "node" }),
+    InputError,
+    "scoring",
+  );
+});
+
 Deno.test("bad input is refused with typed errors", async () => {
   await assertRejects(() => r3.compress(""), InputError, "empty");
   await assertRejects(() => r3.compress(42 as unknown as string), InputError, "string");

@@ -124,10 +124,52 @@ Deno.test("search keys round-trip and TopK keeps the best k, best first", () => 
   const back = decodeSearchKeys(encodeSearchKeys(keys));
   assertEquals(back.levels, keys.levels);
   assertEquals([...back.keys], [...keys.keys]);
+  assertEquals([...back.parents!], [-1, 0, 1]);
+  // Each node is scored by the best match in its subtree; nodes sharing a match are one hit,
+  // the deepest (the paragraph, not again the document through it).
   const top = new TopK<string>(new Float32Array([0, 1, 0]), 2);
   top.add("m", back);
-  assertEquals(top.results().map((r) => [r.node, r.level]), [[1, "paragraph"], [2, "sentence"]]);
+  assertEquals(top.results().map((r) => [r.node, r.level, r.match]), [
+    [1, "paragraph", 1],
+    [2, "sentence", 2],
+  ]);
+  const docs = new TopK<string>(new Float32Array([0, 1, 0]), 2, ["document"]);
+  docs.add("m", back);
+  assertEquals(docs.results().map((r) => [r.node, r.score, r.match]), [[0, 1, 1]]);
   const sentences = new TopK<string>(new Float32Array([1, 0, 0]), 5, ["sentence"]);
   sentences.add("m", back);
   assertEquals(sentences.results().map((r) => r.node), [2]);
+});
+
+Deno.test("search keys: explicit parents round-trip; the earlier layout reads with derived ones", () => {
+  // document → paragraphs 1 and 3; sentence 2 under paragraph 1, 4 under 3 (no slots: zero key)
+  const keys: SearchKeys = {
+    dim: 2,
+    levels: ["document", "paragraph", "sentence", "paragraph", "sentence"],
+    parents: new Int32Array([-1, 0, 1, 0, 3]),
+    keys: new Float32Array([1, 0, 0, 1, 0.6, 0.8, 1, 0, 0, 0]),
+  };
+  assertEquals([...decodeSearchKeys(encodeSearchKeys(keys)).parents!], [-1, 0, 1, 0, 3]);
+  // The layout of earlier versions: u32 nodes, u32 dim, levels, pad to 4, keys.
+  const legacy = new Uint8Array(8 + 8 + 4 * 10);
+  const view = new DataView(legacy.buffer);
+  view.setUint32(0, 5, true);
+  view.setUint32(4, 2, true);
+  legacy.set([0, 1, 2, 1, 2], 8);
+  keys.keys.forEach((v, i) => view.setFloat32(16 + 4 * i, v, true));
+  const old = decodeSearchKeys(legacy);
+  assertEquals([...old.parents!], [-1, 0, 1, 0, 3]);
+  // The slot-less sentence 4 matches nothing; paragraph 3 is found by its own key.
+  const top = new TopK<string>(new Float32Array([0, 1]), 10);
+  top.add("m", old);
+  assertEquals(top.results().map((r) => [r.node, r.match]), [[1, 1], [2, 2], [3, 3]]);
+  // A parent link that points forward is refused.
+  const bad = encodeSearchKeys({ ...keys, parents: new Int32Array([-1, 0, 3, 0, 3]) });
+  let refused = false;
+  try {
+    decodeSearchKeys(bad);
+  } catch (e) {
+    refused = (e as Error).name === "FormatError";
+  }
+  assert(refused, "a forward parent link was accepted");
 });

@@ -14,7 +14,13 @@ import { Sampler, tokenizeDocuments } from "../src/train/data.ts";
 import { type LossWeights, type MemorySample, TrainEngine } from "../src/train/engine.ts";
 import { copyBaseNorms, initParams, numel, Rng } from "../src/train/params.ts";
 import { LocalPool, WorkerPool } from "../src/train/pool.ts";
-import { newStageState, type Recipe, trainStage } from "../src/train/trainer.ts";
+import {
+  evaluate,
+  makeBatch,
+  newStageState,
+  type Recipe,
+  trainStage,
+} from "../src/train/trainer.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 const TINY: ModelConfig = {
@@ -158,6 +164,81 @@ Deno.test("train: stage-2 gradient (reconstruction, continuation, cycle) matches
   e.free();
 });
 
+Deno.test("train: retrieval (InfoNCE on search keys) gradient matches finite differences", () => {
+  const params = testParams(3);
+  copyBaseNorms(TINY, params);
+  const e = engine(params);
+  e.setStage(2);
+  const samples: MemorySample[] = [
+    {
+      span: new Int32Array([65, 290, 66, 67, 270, 68]),
+      next: new Int32Array(0),
+      query: new Int32Array([290, 67]),
+    },
+    {
+      span: new Int32Array([71, 72, 73]),
+      next: new Int32Array(0),
+      query: new Int32Array([72, 73]),
+    },
+    {
+      span: new Int32Array([80, 281, 82, 83, 84]),
+      next: new Int32Array(0),
+      query: new Int32Array([80, 83, 84]),
+    },
+  ];
+  const weights = [0.5, 0.3, 0.2];
+  const off = new Map<string, number>();
+  let o = 0;
+  for (const s of e.trainable) off.set(s.name, o), o += numel(s.shape);
+  // Only the retrieval term: memoryLoss with zero weights just runs the span's gradient back.
+  const zero: LossWeights = { rec: 0, fwd: 0, cyc: 0 };
+  const loss = (grad: boolean) => {
+    e.beginStep();
+    const r = e.retrievalLoss(samples, grad ? weights : [0, 0, 0], 1);
+    samples.forEach((s, i) => e.memoryLoss(s, zero, grad ? weights[i] : 0, r.dSpan[i]));
+    return r.losses.reduce((a, l, i) => a + weights[i] * l, 0);
+  };
+  const l0 = loss(true);
+  assert(Number.isFinite(l0) && l0 > 0, `retrieval loss ${l0}`);
+  const g = e.gradients();
+  const current = e.readParams();
+  const rng = new Rng(8);
+  const picks: [string, number][] = [];
+  for (const w of ["wq", "wv", "wo", "w1", "w2"]) {
+    for (const ab of ["a", "b"]) {
+      const name = `lora.fwd.blocks.${rng.int(2)}.${w}.${ab}`;
+      picks.push([name, rng.int(numel(e.specs.find((s) => s.name === name)!.shape))]);
+    }
+  }
+  for (let r = 0; r < 3; r++) {
+    picks.push(["mem_fresh", rng.int(TINY.memorySlots * TINY.dim)]);
+    picks.push([`fwd.blocks.${rng.int(2)}.attn_norm`, rng.int(TINY.dim)]);
+  }
+  let nonzero = 0;
+  for (const [name, i] of picks) {
+    const t = current.get(name)!;
+    const x = t[i], h = 1e-2;
+    const at = (v: number) => {
+      t[i] = v;
+      e.writeParams(new Map([[name, t]]));
+      return loss(false);
+    };
+    const fd = (at(x + h) - at(x - h)) / (2 * h);
+    at(x);
+    const an = g[off.get(name)! + i];
+    if (Math.abs(an) > 1e-4) nonzero++;
+    assert(
+      Math.abs(fd - an) <= 2e-3 + 0.05 * Math.abs(an),
+      `retrieval ${name}[${i}]: finite difference ${fd}, analytic ${an}`,
+    );
+  }
+  assert(nonzero >= picks.length / 2, `only ${nonzero} of ${picks.length} gradients are non-zero`);
+  // The decoder's parameters take no part in the search key.
+  const bwd = off.get("lora.bwd.blocks.0.wq.b")!;
+  assertEquals(g[bwd], 0);
+  e.free();
+});
+
 Deno.test("train: reversible recomputation gives the stored-activation gradients", () => {
   for (const stage of [1, 2] as const) {
     const params = testParams(3);
@@ -199,8 +280,9 @@ function tinyRecipe(config: ModelConfig): Recipe {
       maxSegments: 2,
       nextTokens: config.segmentTokens,
       levels: { sentence: 0.5, paragraph: 0.25, chunk: 0.25 },
+      queryDrop: 1 / 3,
     },
-    loss: { rec: 1, fwd: 1, cyc: 0.5 },
+    loss: { rec: 1, fwd: 1, cyc: 0.5, ret: 0.5 },
     clip: 1,
     adam: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01 },
   };
@@ -232,25 +314,37 @@ Deno.test("train: a tiny model learns a small text (both stages) and runs determ
     copyBaseNorms(config, st.params);
     await pool.setStage(2);
     await pool.load(st.params);
+    // a fixed held-out batch, scored before and after stage 2
+    const held = makeBatch(2, recipe, new Sampler(corpus, 99)).work;
+    const before = (await evaluate(pool, held)).terms!;
     const rec: number[] = [];
     await trainStage({
       pool,
       recipe,
       sampler: new Sampler(corpus, 0),
       state: newStageState(2, recipe.stage2.steps, 8),
-      onProgress: (p) => rec.push(p.state.last.rec),
+      onProgress: (p) => {
+        rec.push(p.state.last.rec);
+        assert(recipe.loss.ret === 0 || Number.isFinite(p.state.last.ret), "no retrieval term");
+      },
     });
+    const after = (await evaluate(pool, held)).terms!;
     const final = await pool.state();
     await pool.close();
-    return { losses, rec, final };
+    return { losses, rec, final, before, after };
   };
   const a = await run();
   const head = a.losses.slice(0, 3).reduce((x, y) => x + y) / 3;
   const tail = a.losses.slice(-5).reduce((x, y) => x + y) / 5;
   assert(tail < head - 1.5, `stage-1 loss fell only from ${head} to ${tail}`);
-  const recHead = a.rec.slice(0, 3).reduce((x, y) => x + y) / 3;
-  const recTail = a.rec.slice(-3).reduce((x, y) => x + y) / 3;
-  assert(recTail < recHead, `reconstruction loss did not fall: ${recHead} → ${recTail}`);
+  assert(
+    a.after.rec < a.before.rec,
+    `held-out reconstruction loss did not fall: ${a.before.rec} → ${a.after.rec}`,
+  );
+  assert(
+    a.after.ret! < a.before.ret!,
+    `held-out retrieval loss did not fall: ${a.before.ret} → ${a.after.ret}`,
+  );
   // same seed, same steps: bit-identical parameters
   const b = await run();
   for (const [k, v] of a.final.params) {
@@ -284,6 +378,36 @@ Deno.test("train: two workers compute the local pool's gradient", async () => {
   } finally {
     await pool.close();
   }
+});
+
+Deno.test("train: stage-2 samples carry a query: a sentence of the span with tokens dropped", () => {
+  const tok = trainBpe([TEXT], 300);
+  const corpus = tokenizeDocuments([TEXT], tok);
+  const sampler = new Sampler(corpus, 3);
+  const o = {
+    segmentTokens: 8,
+    maxSegments: 2,
+    nextTokens: 8,
+    levels: { sentence: 1, paragraph: 1, chunk: 1 },
+    queryDrop: 1 / 3,
+  };
+  let kept = 0, total = 0;
+  for (let i = 0; i < 200; i++) {
+    const s = sampler.memorySample(o);
+    assert(s.query && s.query.length >= 1 && s.query.length <= s.span.length);
+    // the query's tokens appear in the span, in order
+    let j = 0;
+    for (const t of s.query) {
+      while (j < s.span.length && s.span[j] !== t) j++;
+      assert(j < s.span.length, "query token not in the span, in order");
+      j++;
+    }
+    kept += s.query.length;
+    total += s.span.length;
+  }
+  assert(kept < total, "queries keep every token");
+  const without = new Sampler(corpus, 3).memorySample({ ...o, queryDrop: undefined });
+  assertEquals(without.query, undefined);
 });
 
 Deno.test("train: checkpoint round trip keeps parameters, moments and state", async () => {

@@ -75,11 +75,24 @@ export function defaultRecipe(config: ModelConfig, seed: number): Recipe {
       nextTokens: config.segmentTokens,
       levels: { sentence: 0.6, paragraph: 0.2, chunk: 0.2 },
     },
-    // measured on the tiny config (docs/TRAINING.md): a heavier cycle term slows memory learning
+    // measured on the tiny config (docs/TRAINING.md): a heavier cycle term slows memory learning.
+    // The retrieval term (--ret W) is off by default: see docs/TRAINING.md, "Retrieval term".
     loss: { rec: 1, fwd: 0.5, cyc: 0.05 },
     clip: 1,
     adam: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 },
   };
+}
+
+/**
+ * `--ret W`: turns on the stage-2 retrieval term with weight W (and the queries it needs, made
+ * like the evaluation's: a sentence of the span with a third of its tokens dropped).
+ */
+function withRetrieval(recipe: Recipe, ret: string | undefined): void {
+  if (ret === undefined) return;
+  const w = Number(ret);
+  if (!(w >= 0)) throw new RangeError(`--ret must be a weight >= 0, got ${ret}`);
+  recipe.loss = { ...recipe.loss, ret: w };
+  recipe.sampling = { ...recipe.sampling, queryDrop: w > 0 ? 1 / 3 : undefined };
 }
 
 const HELP = `Usage: deno task train [options]
@@ -99,6 +112,7 @@ const HELP = `Usage: deno task train [options]
   --steps N          steps of each stage (overrides the time budget; for tests)
   --steps1 N --steps2 N   steps of one stage
   --batch1 N --batch2 N   batch sizes; --lr1 X --lr2 X learning rates
+  --ret W            stage-2 retrieval term (InfoNCE on search keys) with weight W (default off)
   --workers N        data-parallel workers (default: CPU cores, at most 2; 1 = in-thread)
   --data-mb N        use only the first N MB of training text (quick runs)
   --checkpoint-every N    steps between checkpoints (default 200)
@@ -190,6 +204,7 @@ async function main(): Promise<number> {
       batch2: { type: "string" },
       lr1: { type: "string" },
       lr2: { type: "string" },
+      ret: { type: "string" },
       workers: { type: "string" },
       "data-mb": { type: "string" },
       "checkpoint-every": { type: "string", default: "200" },
@@ -254,6 +269,7 @@ async function main(): Promise<number> {
       if (a.lr2) recipe.stage2.lr = Number(a.lr2);
       recipe.loss = fresh.loss;
       recipe.sampling = fresh.sampling;
+      withRetrieval(recipe, a.ret);
       if (rank !== recipe.rank) {
         const init = initParams(recipe.config, rank, recipe.seed);
         for (const [k, v] of init) if (k.startsWith("lora.")) params.set(k, v);
@@ -304,6 +320,7 @@ async function main(): Promise<number> {
     if (a.batch2) recipe.stage2.batch = Number(a.batch2);
     if (a.lr1) recipe.stage1.lr = Number(a.lr1);
     if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+    withRetrieval(recipe, a.ret);
     tokenizer = null as unknown as Tokenizer;
     params = initParams(config, recipe.rank, recipe.seed);
   }

@@ -245,6 +245,7 @@ export function createApp(options: AppOptions): R3MemApp {
           node: h.node,
           level: h.level,
           score: h.score,
+          match: h.match,
           text,
           metadata: h.owner.metadata,
         };

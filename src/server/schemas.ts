@@ -450,6 +450,9 @@ export const searchRoute = createRoute({
               node: z.number().int(),
               level: z.enum(["document", "paragraph", "sentence"]),
               score: z.number(),
+              match: z.number().int().openapi({
+                description: "The node whose memory matched best: `node` or one of its descendants",
+              }),
               text: z.string(),
               metadata: z.record(z.string(), z.unknown()),
             })),

@@ -1,11 +1,13 @@
 /**
- * Search keys of stored memories: one unit vector per node (the mean of its dequantized slots,
- * normalised: the key `R3Mem.search` scores with), stored beside the memory so a search reads
- * keys instead of decoding every memory, and scored against a query's key by cosine similarity.
+ * Search keys of stored memories: one unit vector per node (the key `R3Mem.search` scores with,
+ * `src/codec/search_keys.ts`) and the tree's parent links, stored beside the memory so a search
+ * reads keys instead of decoding every memory, and ranks nodes as `R3Mem.search` does (each node
+ * by the best match in its subtree).
  *
  * @module
  */
 import type { Memory, NodeLevel } from "../codec/memory.ts";
+import { nodeKey, scoreNodes } from "../codec/search_keys.ts";
 import { FormatError } from "../errors.ts";
 
 /** The search keys of one memory. */
@@ -14,11 +16,18 @@ export interface SearchKeys {
   dim: number;
   /** Level of each node. */
   levels: NodeLevel[];
-  /** `levels.length × dim` unit vectors, node-major. */
+  /**
+   * Parent of each node (`-1` for the root). Keys stored by earlier versions have none: their
+   * nodes are in document order, so the parent is the nearest earlier node one level up.
+   */
+  parents?: Int32Array;
+  /** `levels.length × dim` unit vectors, node-major; all zero for a node without slots. */
   keys: Float32Array;
 }
 
 const LEVELS: readonly NodeLevel[] = ["document", "paragraph", "sentence"];
+/** Set in the node count of the current encoding: parent links follow the levels. */
+const WITH_PARENTS = 0x80000000;
 
 /**
  * The search keys of every node of a memory.
@@ -43,21 +52,21 @@ export function searchKeysOf(memory: Memory): SearchKeys {
   const nodes = memory.nodes;
   const keys = new Float32Array(nodes.length * dim);
   nodes.forEach((node, n) => {
-    const key = keys.subarray(n * dim, (n + 1) * dim);
-    for (let s = 0; s < node.scales.length; s++) {
-      for (let j = 0; j < dim; j++) key[j] += node.slots[s * dim + j] * node.scales[s];
-    }
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += key[j] * key[j];
-    norm = Math.sqrt(norm) || 1;
-    for (let j = 0; j < dim; j++) key[j] /= norm;
+    const key = nodeKey(node, dim);
+    if (key) keys.set(key, n * dim);
   });
-  return { dim, levels: nodes.map((n) => n.level), keys };
+  return {
+    dim,
+    levels: nodes.map((n) => n.level),
+    parents: Int32Array.from(nodes, (n) => n.parent),
+    keys,
+  };
 }
 
 /**
- * Encodes search keys as bytes: `u32 nodes, u32 dim, u8 level × nodes, pad to 4, f32 keys`
- * (little-endian).
+ * Encodes search keys as bytes (little-endian): `u32 nodes | 0x80000000, u32 dim, u8 level ×
+ * nodes, pad to 4, i32 parent × nodes, f32 keys`. (Earlier versions wrote `u32 nodes, u32 dim,
+ * u8 level × nodes, pad to 4, f32 keys`; {@link decodeSearchKeys} reads both.)
  *
  * @example
  * ```ts
@@ -68,18 +77,21 @@ export function searchKeysOf(memory: Memory): SearchKeys {
  */
 export function encodeSearchKeys(k: SearchKeys): Uint8Array {
   const n = k.levels.length;
-  const keysAt = align4(8 + n);
+  const parents = k.parents ?? derivedParents(k.levels);
+  const parentsAt = align4(8 + n);
+  const keysAt = parentsAt + 4 * n;
   const out = new Uint8Array(keysAt + k.keys.length * 4);
   const view = new DataView(out.buffer);
-  view.setUint32(0, n, true);
+  view.setUint32(0, (n | WITH_PARENTS) >>> 0, true);
   view.setUint32(4, k.dim, true);
   k.levels.forEach((level, i) => (out[8 + i] = LEVELS.indexOf(level)));
+  for (let i = 0; i < n; i++) view.setInt32(parentsAt + 4 * i, parents[i], true);
   for (let i = 0; i < k.keys.length; i++) view.setFloat32(keysAt + i * 4, k.keys[i], true);
   return out;
 }
 
 /**
- * Decodes {@link encodeSearchKeys}'s bytes.
+ * Decodes {@link encodeSearchKeys}'s bytes (and the earlier layout without parents).
  *
  * @throws {FormatError} When the bytes are inconsistent.
  *
@@ -87,24 +99,48 @@ export function encodeSearchKeys(k: SearchKeys): Uint8Array {
  * ```ts
  * import { decodeSearchKeys, encodeSearchKeys } from "./search_index.ts";
  * const k = decodeSearchKeys(encodeSearchKeys({ dim: 1, levels: ["document"], keys: new Float32Array([1]) }));
- * console.log(k.dim, k.keys[0]); // 1 1
+ * console.log(k.dim, k.keys[0], Array.from(k.parents!)); // 1 1 [ -1 ]
  * ```
  */
 export function decodeSearchKeys(bytes: Uint8Array): SearchKeys {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 8) throw new FormatError("Search keys are truncated");
-  const n = view.getUint32(0, true);
+  const word = view.getUint32(0, true);
+  const withParents = (word & WITH_PARENTS) !== 0;
+  const n = word & ~WITH_PARENTS;
   const dim = view.getUint32(4, true);
-  const keysAt = align4(8 + n);
+  const parentsAt = align4(8 + n);
+  const keysAt = parentsAt + (withParents ? 4 * n : 0);
   if (bytes.length !== keysAt + n * dim * 4) throw new FormatError("Search keys are truncated");
   const levels = Array.from(bytes.subarray(8, 8 + n), (l) => {
     const level = LEVELS[l];
     if (!level) throw new FormatError(`Search keys have an unknown level ${l}`);
     return level;
   });
+  let parents: Int32Array;
+  if (withParents) {
+    parents = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = view.getInt32(parentsAt + 4 * i, true);
+      if (i === 0 ? p !== -1 : p < 0 || p >= i) {
+        throw new FormatError(`Search keys: node ${i} has parent ${p}`);
+      }
+      parents[i] = p;
+    }
+  } else parents = derivedParents(levels);
   const keys = new Float32Array(n * dim);
   for (let i = 0; i < keys.length; i++) keys[i] = view.getFloat32(keysAt + i * 4, true);
-  return { dim, levels, keys };
+  return { dim, levels, parents, keys };
+}
+
+// Parents of nodes in document order: the nearest earlier node one level up (the root's -1).
+function derivedParents(levels: readonly NodeLevel[]): Int32Array {
+  const last = [-1, -1, -1];
+  return Int32Array.from(levels, (level, i) => {
+    const l = LEVELS.indexOf(level);
+    last[l] = i;
+    return l === 0 ? -1 : Math.max(0, last[l - 1]);
+  });
 }
 
 /** One scored node. */
@@ -115,8 +151,10 @@ export interface ScoredNode<T> {
   node: number;
   /** Node level. */
   level: NodeLevel;
-  /** Cosine similarity with the query. */
+  /** Cosine similarity of the query with the best-matching node of this node's subtree. */
   score: number;
+  /** That best-matching node (this node or a descendant). */
+  match: number;
 }
 
 /**
@@ -133,7 +171,7 @@ export interface ScoredNode<T> {
 export class TopK<T> {
   readonly #query: Float32Array;
   readonly #k: number;
-  readonly #levels?: ReadonlySet<NodeLevel>;
+  readonly #levels?: readonly NodeLevel[];
   #hits: ScoredNode<T>[] = [];
 
   /**
@@ -146,26 +184,37 @@ export class TopK<T> {
   constructor(query: Float32Array, k: number, levels?: readonly NodeLevel[]) {
     this.#query = query;
     this.#k = k;
-    if (levels && levels.length) this.#levels = new Set(levels);
+    if (levels && levels.length) this.#levels = levels;
   }
 
-  /** Scores every node of one memory's keys (keys of another width are skipped). */
+  /**
+   * Scores every node of one memory's keys, each by the best match in its subtree (keys of
+   * another width are skipped; nodes without slots match nothing).
+   */
   add(owner: T, keys: SearchKeys): void {
     const q = this.#query;
     if (keys.dim !== q.length) return;
     const dim = keys.dim;
-    keys.levels.forEach((level, n) => {
-      if (this.#levels && !this.#levels.has(level)) return;
-      let score = 0;
-      for (let j = 0; j < dim; j++) score += q[j] * keys.keys[n * dim + j];
+    const own = keys.levels.map((_, n) => {
+      let score = 0, norm = 0;
+      for (let j = 0; j < dim; j++) {
+        const v = keys.keys[n * dim + j];
+        score += q[j] * v;
+        norm += v * v;
+      }
+      return norm > 0 ? score : -Infinity;
+    });
+    const parents = keys.parents ?? derivedParents(keys.levels);
+    for (const { node: n, score, match } of scoreNodes(parents, keys.levels, own, this.#levels)) {
+      const level = keys.levels[n];
       const hits = this.#hits;
       if (hits.length === this.#k && score <= hits[hits.length - 1].score) return;
       // Insertion keeps the list sorted; k is small.
       let i = hits.length;
       while (i > 0 && hits[i - 1].score < score) i--;
-      hits.splice(i, 0, { owner, node: n, level, score });
+      hits.splice(i, 0, { owner, node: n, level, score, match });
       if (hits.length > this.#k) hits.pop();
-    });
+    }
   }
 
   /** The best nodes, best first. */

@@ -87,6 +87,12 @@ export interface MemorySampling {
   nextTokens: number;
   /** Relative frequency of sentence, paragraph and multi-segment chunk spans. */
   levels: { sentence: number; paragraph: number; chunk: number };
+  /**
+   * When set, every sample also carries a search query for its span: one of its sentences
+   * (at random) with each token dropped with this probability (at least one kept), as the
+   * evaluation's retrieval queries drop a third of a sentence's words.
+   */
+  queryDrop?: number;
 }
 
 /** Which level a stage-2 span was drawn at. */
@@ -160,10 +166,26 @@ export class Sampler {
     const docEnd = this.#docEnd(start);
     end = Math.min(end, start + maxSpan, docEnd);
     const nextEnd = Math.min(end + o.nextTokens, docEnd);
-    return {
+    const sample: MemorySample & { level: SpanLevel } = {
       level,
       span: c.tokens.slice(start, end),
       next: c.tokens.slice(end, nextEnd),
     };
+    if (o.queryDrop !== undefined && end > start) {
+      sample.query = this.#query(start, end, o.queryDrop);
+    }
+    return sample;
+  }
+
+  // One sentence of tokens [start, end) (clipped to it), each token dropped with probability
+  // `drop`, at least one kept.
+  #query(start: number, end: number, drop: number): Int32Array {
+    const c = this.corpus;
+    const k = floorIndex(c.sentStart, start + this.rng.int(end - start));
+    const a = Math.max(start, c.sentStart[k]), b = Math.min(end, c.sentStart[k + 1]);
+    const kept: number[] = [];
+    for (let i = a; i < b; i++) if (this.rng.next() >= drop) kept.push(c.tokens[i]);
+    if (kept.length === 0) kept.push(c.tokens[a + this.rng.int(b - a)]);
+    return Int32Array.from(kept);
   }
 }

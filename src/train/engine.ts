@@ -72,7 +72,18 @@ export interface LossWeights {
   fwd: number;
   /** Cycle consistency: compressing the soft reconstruction gives back the memory. */
   cyc: number;
+  /**
+   * Retrieval: a query view of each span must find that span's memory among the other spans'
+   * memories of the same slice (InfoNCE on the search key; see {@link TrainEngine.retrievalLoss}).
+   * 0 or absent: off.
+   */
+  ret?: number;
 }
+
+/**
+ * Temperature of the retrieval loss: search keys are unit vectors, so logits are cosines / τ.
+ */
+export const RETRIEVAL_TEMPERATURE = 0.05;
 
 /** One stage-2 training example. */
 export interface MemorySample {
@@ -80,6 +91,10 @@ export interface MemorySample {
   span: Int32Array;
   /** Tokens that follow the span (may be empty), predicted from the span's memory. */
   next: Int32Array;
+  /**
+   * A search query for the span (a sentence of it with tokens dropped), for the retrieval loss.
+   */
+  query?: Int32Array;
 }
 
 /** Per-sample losses of stage 2 (NaN where a term did not apply). */
@@ -90,6 +105,8 @@ export interface MemoryLosses {
   fwd: number;
   /** Mean squared error of the cycle. */
   cyc: number;
+  /** Retrieval cross-entropy of the span's query (set by the pool when the term is on). */
+  ret?: number;
 }
 
 /** AdamW hyper-parameters (learning rate is per call). */
@@ -397,7 +414,12 @@ export class TrainEngine {
    * Stage-2 losses of one sample (see {@link MemorySample}); accumulates `weight ×` the gradient
    * of `w.rec·rec + w.fwd·fwd + w.cyc·cyc` unless `weight` is 0.
    */
-  memoryLoss(sample: MemorySample, w: LossWeights, weight: number): MemoryLosses {
+  memoryLoss(
+    sample: MemorySample,
+    w: LossWeights,
+    weight: number,
+    extraDm?: Float32Array | null,
+  ): MemoryLosses {
     if (this.#stage !== 2) throw new Error("memoryLoss needs stage 2");
     const be = this.backend, c = this.config, S = c.memorySlots, D = c.dim;
     const grad = weight !== 0;
@@ -431,12 +453,90 @@ export class TrainEngine {
       if (grad) this.#decodeBackward(d, w.fwd * weight, null, dm);
       this.#freeDecoded(d);
     }
-    // 5. back through the compression chain (straight through the int8 rounding)
+    // 5. back through the compression chain (straight through the int8 rounding), with the
+    // retrieval term's gradient of this memory when there is one
+    if (grad && extraDm) {
+      const x = be.f32(extraDm);
+      be.axpy(dm!, x, 1, S * D);
+      be.free(x);
+    }
     if (grad) this.#chainBackward(chain, dm!, null);
     this.#freeChain(chain);
     be.free(mq);
     if (dm) be.free(dm);
     return out;
+  }
+
+  /**
+   * Retrieval loss of a slice of samples (those with a non-empty `query` take part; fewer than
+   * two: nothing). The search key of a memory is what `R3Mem.search` compares: the mean of its
+   * (int8-stored) slots, scaled to unit length. Query `a`'s logits are `key(query_a) ·
+   * key(span_j) / τ` over the slice's spans `j`, and its loss the cross-entropy of its own span
+   * (InfoNCE with in-slice negatives).
+   *
+   * Accumulates `wRet × weights[a] ×` the gradient through the queries' compressions, and
+   * returns, per sample, the loss and the gradient with respect to its span's memory (already
+   * weighted), which {@link memoryLoss} adds before it runs back through the span's compression
+   * (so the span is compressed with gradient only once).
+   */
+  retrievalLoss(
+    samples: MemorySample[],
+    weights: number[],
+    wRet: number,
+  ): { losses: number[]; dSpan: (Float32Array | null)[] } {
+    if (this.#stage !== 2) throw new Error("retrievalLoss needs stage 2");
+    const be = this.backend, c = this.config, S = c.memorySlots, D = c.dim;
+    const losses = samples.map(() => NaN);
+    const dSpan: (Float32Array | null)[] = samples.map(() => null);
+    const idx = samples.flatMap((s, i) => (s.query && s.query.length > 0 ? [i] : []));
+    if (idx.length < 2) return { losses, dSpan };
+    const keyOf = (tokens: Int32Array) => {
+      const chain = this.#compressChain(tokens, null);
+      const mq = this.#fakeQuant(chain.memory);
+      const m = be.read(mq);
+      be.free(mq);
+      this.#freeChain(chain);
+      return searchKey(m, S, D);
+    };
+    const docs = idx.map((i) => keyOf(samples[i].span));
+    const queries = idx.map((i) => keyOf(samples[i].query!));
+    const n = idx.length, tau = RETRIEVAL_TEMPERATURE;
+    const dDoc = docs.map(() => new Float32Array(D));
+    const logits = new Float64Array(n);
+    for (let a = 0; a < n; a++) {
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) {
+        logits[j] = dotF(queries[a].key, docs[j].key) / tau;
+        if (logits[j] > max) max = logits[j];
+      }
+      let z = 0;
+      for (let j = 0; j < n; j++) z += Math.exp(logits[j] - max);
+      losses[idx[a]] = -(logits[a] - max - Math.log(z));
+      const g = wRet * weights[idx[a]];
+      if (g === 0) continue;
+      // d loss / d logit_j = p_j − [j = a]; logit_j = q·k_j / τ
+      const dq = new Float32Array(D);
+      for (let j = 0; j < n; j++) {
+        const coef = (Math.exp(logits[j] - max) / z - (j === a ? 1 : 0)) * g / tau;
+        const kj = docs[j].key, qa = queries[a].key, dk = dDoc[j];
+        for (let t = 0; t < D; t++) {
+          dq[t] += coef * kj[t];
+          dk[t] += coef * qa[t];
+        }
+      }
+      // back through the query's compression
+      const chain = this.#compressChain(samples[idx[a]].query!, null);
+      const dm = be.f32(keyToMemoryGrad(queries[a], dq, S, D));
+      this.#chainBackward(chain, dm, null);
+      be.free(dm);
+      this.#freeChain(chain);
+    }
+    for (let j = 0; j < n; j++) {
+      if (weights[idx[j]] !== 0 || dDoc[j].some((v) => v !== 0)) {
+        dSpan[idx[j]] = keyToMemoryGrad(docs[j], dDoc[j], S, D);
+      }
+    }
+    return { losses, dSpan };
   }
 
   /**
@@ -1054,4 +1154,39 @@ export class TrainEngine {
     this.#linBackward(s.dh, s.db, s.hG, b.lin.w3, n, true);
     be.rmsnormBackward(dx, b.ffnNormG, s.dh, x, b.ffnNorm, n, c.dim, c.normEps);
   }
+}
+
+/** A search key: the unit-length mean of a memory's slots, and the mean's length. */
+interface SearchKey {
+  key: Float32Array;
+  norm: number;
+}
+
+// The key R3Mem.search compares (mean of the slots, unit length).
+function searchKey(m: Float32Array, S: number, D: number): SearchKey {
+  const key = new Float32Array(D);
+  for (let s = 0; s < S; s++) for (let j = 0; j < D; j++) key[j] += m[s * D + j] / S;
+  let norm = 0;
+  for (let j = 0; j < D; j++) norm += key[j] * key[j];
+  norm = Math.sqrt(norm) || 1;
+  for (let j = 0; j < D; j++) key[j] /= norm;
+  return { key, norm };
+}
+
+// Gradient w.r.t. the memory [S*D] from the gradient w.r.t. its unit key:
+// du = (dk − k·(k·dk)) / |u|, and every slot gets du / S.
+function keyToMemoryGrad(k: SearchKey, dk: Float32Array, S: number, D: number): Float32Array {
+  const kd = dotF(k.key, dk);
+  const out = new Float32Array(S * D);
+  for (let j = 0; j < D; j++) {
+    const du = (dk[j] - k.key[j] * kd) / k.norm / S;
+    for (let s = 0; s < S; s++) out[s * D + j] = du;
+  }
+  return out;
+}
+
+function dotF(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
 }

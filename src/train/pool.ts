@@ -81,7 +81,15 @@ export function runWork(
   if (work.kind === "lm") {
     losses = work.items.map((t, i) => engine.lmLoss(t, work.weights[i]));
   } else {
-    losses = work.items.map((s, i) => engine.memoryLoss(s, work.loss, work.weights[i]));
+    // The retrieval term couples the slice's samples: it runs first and hands each span's
+    // memory gradient to that sample's memoryLoss.
+    const ret = work.loss.ret ?? 0;
+    const r = ret > 0 ? engine.retrievalLoss(work.items, work.weights, ret) : null;
+    losses = work.items.map((s, i) => {
+      const l = engine.memoryLoss(s, work.loss, work.weights[i], r?.dSpan[i]);
+      if (r) l.ret = r.losses[i];
+      return l;
+    });
   }
   return { grad: grad ? engine.gradients() : null, losses };
 }

@@ -153,8 +153,8 @@ export function makeBatch(
   }
   const items: MemorySample[] = [];
   for (let i = 0; i < recipe.stage2.batch; i++) {
-    const { span, next } = sampler.memorySample(recipe.sampling);
-    items.push({ span, next });
+    const { span, next, query } = sampler.memorySample(recipe.sampling);
+    items.push(query ? { span, next, query } : { span, next });
   }
   const tokens = items.reduce((a, s) => a + s.span.length + s.next.length, 0);
   return {
@@ -165,9 +165,12 @@ export function makeBatch(
 
 /** Mean of each stage-2 loss term over samples (ignoring terms that did not apply). */
 export function meanMemoryLosses(losses: MemoryLosses[]): MemoryLosses {
-  const out = { rec: 0, fwd: 0, cyc: 0 };
-  for (const k of ["rec", "fwd", "cyc"] as const) {
-    const xs = losses.map((l) => l[k]).filter((x) => !Number.isNaN(x));
+  const out: MemoryLosses = { rec: 0, fwd: 0, cyc: 0 };
+  for (const k of ["rec", "fwd", "cyc", "ret"] as const) {
+    const xs = losses.map((l) => l[k]).filter((x): x is number =>
+      x !== undefined && !Number.isNaN(x)
+    );
+    if (k === "ret" && xs.length === 0) continue; // the term is off: leave it out
     out[k] = xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   }
   return out;
@@ -179,6 +182,7 @@ export function totalMemoryLoss(l: MemoryLosses, w: LossWeights): number {
   if (!Number.isNaN(l.rec)) t += w.rec * l.rec;
   if (!Number.isNaN(l.fwd)) t += w.fwd * l.fwd;
   if (!Number.isNaN(l.cyc)) t += w.cyc * l.cyc;
+  if (l.ret !== undefined && !Number.isNaN(l.ret)) t += (w.ret ?? 0) * l.ret;
   return t;
 }
 
@@ -243,6 +247,7 @@ export async function trainStage(run: StageRun): Promise<StageState> {
       const m = meanMemoryLosses(losses as MemoryLosses[]);
       loss = totalMemoryLoss(m, recipe.loss);
       state.last = { rec: m.rec, fwd: m.fwd, cyc: m.cyc };
+      if (m.ret !== undefined) state.last.ret = m.ret;
     }
     const norm = grad ? gradientNorm(grad) : 0;
     if (grad && Number.isFinite(norm)) {
@@ -252,7 +257,9 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     state.step = step;
     state.rng = sampler.rng.state;
     state.tokens += tokens;
-    state.lossAvg = Number.isNaN(state.lossAvg) ? loss : 0.98 * state.lossAvg + 0.02 * loss;
+    // (NaN at a stage's start; a checkpoint's JSON stores it as null)
+    const fresh = state.lossAvg === null || Number.isNaN(state.lossAvg);
+    state.lossAvg = fresh ? loss : 0.98 * state.lossAvg + 0.02 * loss;
     const dt = performance.now() - t0;
     state.elapsedMs += dt;
     stepTimes.push(dt);

@@ -380,9 +380,10 @@ export interface RecallResult {
 }
 
 /**
- * Paragraph retrieval: each paragraph is compressed (lossy) into its own memory; query `i`
- * should find paragraph `i`. Memory search ranks the document node of every memory by
- * `R3Mem.search`; BM25 ranks the paragraphs' text.
+ * Paragraph retrieval: each paragraph is compressed (lossy, slots at every level) into its own
+ * memory; query `i` should find paragraph `i`. Memory search ranks the document node of every
+ * memory by `R3Mem.search` (each scored by the best-matching node of its tree); BM25 ranks the
+ * paragraphs' text.
  *
  * @param r3 The runtime.
  * @param pool The paragraphs.
