@@ -9,6 +9,7 @@ import { createReferenceBackend } from "./backend/reference.ts";
 import { createWasmBackend } from "./backend/wasm/wasm_backend.ts";
 import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
 import { cosine, nodeKey, scoreNodes } from "./codec/search_keys.ts";
+import { CacheMixer } from "./codec/cache_mixer.ts";
 import {
   cumulativeFreqs,
   decodeSymbol,
@@ -279,7 +280,7 @@ export class R3Mem {
       tokenCount: all.length,
       nodes,
       residual: lossless
-        ? { codedTokens: all.length, bytes: this.#encodeResidual(nodes[0], all) }
+        ? { codedTokens: all.length, bytes: this.#encodeResidual(nodes[0], all), cache: true }
         : undefined,
       meta: options.meta,
     });
@@ -473,10 +474,15 @@ export class R3Mem {
     const V = this.config.vocabSize;
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
+    // The model's distribution mixed with the document's own statistics (./codec/cache_mixer.ts).
+    const mixer = new CacheMixer(V);
+    const mixed = new Float32Array(V);
     const code = (probs: Float32Array, row: number, symbol: number) => {
-      probsToFreqs(probs.subarray(row * V, (row + 1) * V), FREQ_BITS, freqs);
+      mixer.mix(probs.subarray(row * V, (row + 1) * V), mixed);
+      probsToFreqs(mixed, FREQ_BITS, freqs);
       cumulativeFreqs(freqs, cum);
       encodeSymbol(enc, cum, symbol);
+      mixer.update(symbol);
     };
     try {
       session.begin();
@@ -506,10 +512,17 @@ export class R3Mem {
     const V = this.config.vocabSize;
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
+    // Files of earlier versions were coded with the model's distribution alone.
+    const mixer = memory.residual?.cache ? new CacheMixer(V) : null;
+    const mixed = new Float32Array(V);
     const next = (): number => {
-      probsToFreqs(this.#model.readProbs(1), FREQ_BITS, freqs);
+      const probs = this.#model.readProbs(1);
+      if (mixer) mixer.mix(probs, mixed);
+      probsToFreqs(mixer ? mixed : probs, FREQ_BITS, freqs);
       cumulativeFreqs(freqs, cum);
-      return decodeSymbol(dec, cum);
+      const id = decodeSymbol(dec, cum);
+      mixer?.update(id);
+      return id;
     };
     try {
       session.begin();

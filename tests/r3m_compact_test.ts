@@ -34,6 +34,7 @@ function compactData(rnd: () => number, o: { meta?: boolean } = {}): MemoryData 
     residual: {
       codedTokens: tokenCount,
       bytes: new Uint8Array(Math.floor(rnd() * 200)).map(() => Math.floor(rnd() * 256)),
+      cache: rnd() < 0.5,
     },
   };
   if (o.meta) data.meta = { b: "ünïcødé ✓", a: "1", "__proto__": "x" };
@@ -64,6 +65,7 @@ Deno.test("compact: random memories round-trip, canonically, at the planned size
     assertEquals(back.slotCount, data.slotCount);
     assertEquals(back.dim, data.dim);
     assertEquals(Array.from(back.residual!.bytes), Array.from(data.residual!.bytes));
+    assertEquals(back.residual!.cache ?? false, data.residual!.cache);
     assertEquals(
       back.meta ? Object.entries(back.meta).sort() : undefined,
       data.meta ? Object.entries(data.meta).sort() : undefined,
@@ -148,7 +150,7 @@ Deno.test("compact: damaged files are refused at every truncation and byte flip"
   newer[2] = (newer[2] & 0xf0) | 2;
   assertThrows(() => Memory.fromBytes(withCrc(newer)), FormatError, "version 2");
   const flagged = bytes.slice();
-  flagged[2] |= 0x40;
+  flagged[2] |= 0x40; // bits 4 (meta) and 5 (cache) are known; 6 is not
   assertThrows(() => Memory.fromBytes(withCrc(flagged)), FormatError, "flags");
 });
 

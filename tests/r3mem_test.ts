@@ -200,3 +200,25 @@ Deno.test("compact lossless memories (slots document / none) are far smaller and
     "slots must be",
   );
 });
+
+Deno.test("memories of earlier versions (residual coded without the document cache) still decode", async () => {
+  // Written by the previous commit's compress (random test model, seed 1): a full memory with
+  // document slots and a compact one; neither sets the cache flag.
+  const text = "Version one coded the residual with the model alone. It must still decode.\n\n" +
+    "A second paragraph, the same words: the model alone, the model alone.";
+  const files = [
+    "UjNNGgEAAQDkZx2d+O0CeEYzL9L7QUR5gbU8BAZaLv82d97u0DHa+PwAAACWz8keAiCRAXoGAAEAkQEAeoEBAEwAQIIBADUAKYICABcAF4EEAEUAOoIBAEUAOn/uGb4d/8jeNffuOPHn9OfnAxQgCenn1lrE1djk+jn7a8ESnjkMx6h/GbgrEMsAzsASTzjN7AvMZse1+tExOy6Gur48SuWGPHqGAVNTlJIZ25am5fLbHGvNfBNm3HzHJNU9HeYKeKtfiL4beiKKGQJ2Bly5WtccabsbQStrebxSQkuBfFyblaR+2H47JtW78ak2jC83NAuSrP7TEA0Gz9/o6L5nTTPcLpULu0D+HMjYcnVDoOTmZ9Ytnis+NJ+kEblVM1e0KP+mCoaJGjS/u/B+cvoQ6A==",
+    "sxoB5GcdnQIgkQF6V2/suE6MOJ6bbuEo+uIrpIH64QDb0H1Uh14Hpcnkz0YnR9IKhbWfc9CxN1rTmC3cClsekCjO9IEtJhQOsteHMFt4JTDIxV2NmpkSsuxH0Odk1DXvhzAf760JBQ3pKQ+f4+Y232VncQ/t6k+xUGI5yW4hSEo7Yh/6ySESKD/UGKxcZ1f6piMEfA50",
+  ];
+  for (const b64 of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const old = Memory.fromBytes(bytes, { expectModel: r3.fingerprint });
+    assert(!old.residual!.cache);
+    assertEquals(await r3.reconstruct(old), text);
+    assertEquals(Array.from(old.toBytes()), Array.from(bytes)); // and re-encode unchanged
+  }
+  // Today's memories of the same text use the cache, and are smaller on this repetitive text.
+  const now = await r3.compress(text, { slots: "none" });
+  assert(now.residual!.cache);
+  assertEquals(await r3.reconstruct(Memory.fromBytes(now.toBytes())), text);
+});

@@ -96,6 +96,12 @@ export interface MemoryData {
     codedTokens: number;
     /** The range coder's output. */
     bytes: Uint8Array;
+    /**
+     * The coder mixed the model's distribution with the document cache
+     * (`./cache_mixer.ts`); absent or false: the model's distribution alone (files of
+     * earlier versions).
+     */
+    cache?: boolean;
   };
   /** Small free-form annotations (≤ 64 entries, keys ≤ 64 and values ≤ 1024 UTF-8 bytes). */
   meta?: Record<string, string>;

@@ -55,6 +55,8 @@ export const COMPACT_VERSION = 1;
 export const SHORT_FINGERPRINT_BYTES = 4;
 /** Byte-2 flag: a meta section follows the counts. */
 const FLAG_META = 0x10;
+/** Byte-2 flag: the residual was coded with the document cache (`residual.cache`). */
+const FLAG_CACHE = 0x20;
 /** Magic, version/flags byte, short fingerprint. */
 const HEAD_BYTES = 2 + 1 + SHORT_FINGERPRINT_BYTES;
 const CRC_BYTES = 4;
@@ -79,7 +81,8 @@ export function encodeCompact(data: MemoryData): Uint8Array {
   const out = new Uint8Array(compactSize(data));
   const w = new ByteWriter(out);
   w.bytes(COMPACT_MAGIC);
-  out[w.pos++] = COMPACT_VERSION | (meta.length > 0 ? FLAG_META : 0);
+  out[w.pos++] = COMPACT_VERSION | (meta.length > 0 ? FLAG_META : 0) |
+    (data.residual!.cache ? FLAG_CACHE : 0);
   writeHex(data.modelFingerprint.slice(0, 2 * SHORT_FINGERPRINT_BYTES), out, w.pos);
   w.pos += SHORT_FINGERPRINT_BYTES;
   w.varint(data.slotCount);
@@ -113,7 +116,7 @@ export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryDa
       `Unsupported compact .r3m version ${version}: this reader supports version ${COMPACT_VERSION}`,
     );
   }
-  if ((bytes[2] & ~(0x0f | FLAG_META)) !== 0) {
+  if ((bytes[2] & ~(0x0f | FLAG_META | FLAG_CACHE)) !== 0) {
     throw new FormatError(`Unknown flags 0x${(bytes[2] & 0xf0).toString(16)} in compact .r3m`);
   }
   const minimum = HEAD_BYTES + 4 + CRC_BYTES;
@@ -157,6 +160,7 @@ export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryDa
     }],
     residual: { codedTokens: tokenCount, bytes: bytes.slice(r.pos, end) },
   };
+  if (bytes[2] & FLAG_CACHE) data.residual!.cache = true;
   if (bytes[2] & FLAG_META) {
     data.meta = readMeta(r);
     data.residual!.bytes = bytes.slice(r.pos, end);

@@ -69,7 +69,9 @@ export const R3M_TRAILER_BYTES = 4;
 export const FLAG_RESIDUAL = 1;
 /** Flag bit: a meta section is present. */
 export const FLAG_META = 2;
-const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META;
+/** Flag bit: the residual was coded with the document cache (`residual.cache`). */
+export const FLAG_CACHE = 4;
+const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META | FLAG_CACHE;
 
 /** Limits enforced on write and on read. */
 export const R3M_LIMITS: {
@@ -297,6 +299,9 @@ export function validateMemoryData(
       );
     }
     if (r.bytes.length > L.maxCount) fail(`residual is larger than 4 GiB`);
+    if (r.cache !== undefined && typeof r.cache !== "boolean") {
+      fail(`residual.cache must be a boolean, got ${describe(r.cache)}`);
+    }
   }
   if (container === "compact") {
     const root = nodes[0];
@@ -443,6 +448,7 @@ export function encodeValidated(data: MemoryData): Uint8Array {
   let flags = 0;
   if (data.residual !== undefined) flags |= FLAG_RESIDUAL;
   if (p.meta.length > 0) flags |= FLAG_META;
+  if (data.residual?.cache) flags |= FLAG_CACHE;
   w.view.setUint16(6, flags, true);
   writeHex(data.modelFingerprint, out, 8);
   w.view.setUint32(40, p.payloadSize, true);
@@ -563,6 +569,9 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
   const flags = view.getUint16(6, true);
   if ((flags & ~KNOWN_FLAGS) !== 0) {
     throw new FormatError(`Unknown flags 0x${flags.toString(16)} in .r3m header`);
+  }
+  if ((flags & FLAG_CACHE) && !(flags & FLAG_RESIDUAL)) {
+    throw new FormatError(`The document-cache flag is set but there is no residual`);
   }
   const payloadLen = view.getUint32(40, true);
   const expectedLen = R3M_HEADER_BYTES + payloadLen + R3M_TRAILER_BYTES;
@@ -715,6 +724,7 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     const n = r.varint("residual length");
     r.need(n, "The residual");
     data.residual = { codedTokens, bytes: bytes.slice(r.pos, r.pos + n) };
+    if (flags & FLAG_CACHE) data.residual.cache = true;
     r.pos += n;
   }
   if (flags & FLAG_META) data.meta = readMeta(r);
