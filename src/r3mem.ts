@@ -60,9 +60,9 @@ export interface CompressOptions {
   /**
    * Which nodes keep their memory slots: `"all"` (default), `"document"`, or `"none"` — a
    * compact lossless archive of the document node alone, no slots (the paragraphs and sentences
-   * follow from the text), written in the compact `.r3m` container (about 16 bytes of framing). Slots cost `memorySlots × (dim + 4)` bytes a node; without them a
-   * memory is far smaller (its text is in the residual) but cannot be searched or decoded
-   * greedily.
+   * follow from the text), written in the compact `.r3m` container (about 16 bytes of
+   * framing). Slots cost `memorySlots × (dim + 4)` bytes a node; without them a memory is far
+   * smaller (its text is in the residual) but cannot be searched or decoded greedily.
    */
   slots?: "all" | "document" | "none";
 }

@@ -88,6 +88,10 @@ Deno.test("compact: framing is 16 bytes around a short residual, for the default
   assertEquals(new Memory(data).toBytes().length - 40, 16);
 });
 
+Deno.test("compact: withoutResidual is refused (nothing would be left)", () => {
+  assertThrows(() => new Memory(compactData(rng(5))).withoutResidual(), InputError, "compact");
+});
+
 Deno.test("compact: a foreign model is refused with ModelMismatchError", () => {
   const bytes = new Memory(compactData(rng(2))).toBytes();
   const e = assertThrows(

@@ -399,6 +399,8 @@ export class Memory {
   /**
    * The same memory without its residual (lossy, smaller). Shares the node data.
    *
+   * @throws {InputError} For a compact memory (no slots: nothing would be left).
+   *
    * @example
    * ```ts
    * import { Memory } from "./memory.ts";
@@ -412,6 +414,12 @@ export class Memory {
    * ```
    */
   withoutResidual(): Memory {
+    if (this.container === "compact") {
+      // A compact memory has no slots: without its residual nothing would be left.
+      throw new InputError(
+        "A compact memory has no slots; without its residual it would hold nothing",
+      );
+    }
     const { residual: _, ...rest } = this.#data;
     return trusted(rest);
   }

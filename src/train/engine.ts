@@ -412,7 +412,9 @@ export class TrainEngine {
 
   /**
    * Stage-2 losses of one sample (see {@link MemorySample}); accumulates `weight ×` the gradient
-   * of `w.rec·rec + w.fwd·fwd + w.cyc·cyc` unless `weight` is 0.
+   * of `w.rec·rec + w.fwd·fwd + w.cyc·cyc` unless `weight` is 0. `extraDm`, a gradient with
+   * respect to the span's memory from another term (the retrieval loss), is added before the
+   * backward pass through the span's compression.
    */
   memoryLoss(
     sample: MemorySample,
@@ -532,7 +534,7 @@ export class TrainEngine {
       this.#freeChain(chain);
     }
     for (let j = 0; j < n; j++) {
-      if (weights[idx[j]] !== 0 || dDoc[j].some((v) => v !== 0)) {
+      if (dDoc[j].some((v) => v !== 0)) {
         dSpan[idx[j]] = keyToMemoryGrad(docs[j], dDoc[j], S, D);
       }
     }
