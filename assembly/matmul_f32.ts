@@ -139,78 +139,87 @@ function hsum(v: v128): f32 {
     (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// out[m,n] = Σ_k a[m,k] b[n,k]: a row-major [M,K], b row-major [N,K]. One row of a against
+// out[m,n] = Σ_k a[m,k] b[n,k]: a row-major [M,K], b row-major [N,K]. Two rows of a against
 // four rows of b per block; 4-wide partial sums, then a fixed-order horizontal sum and tail.
+// Rows of b are taken in blocks of about 32 KB that every row of a passes over before the next
+// block: with b large (the output layer, [vocab, dim]) it would otherwise be read from memory
+// once per pair of rows of a. Each output's summation order does not depend on the blocking.
 function mm_dot<MODE>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
   const row = <usize>k * 4;
   const k4 = k & ~3;
   const oRow = <usize>n * 4;
-  let r = 0;
-  // Two rows of a against four rows of b: eight independent accumulators.
-  for (; r + 2 <= m; r += 2) {
-    const ar = a + <usize>r * row;
-    const as = ar + row;
-    const o = out + <usize>r * oRow;
-    let c = 0;
-    for (; c + 4 <= n; c += 4) {
-      const b0 = b + <usize>c * row;
-      const b1 = b0 + row;
-      const b2 = b1 + row;
-      const b3 = b2 + row;
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-      let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0), u3 = f32x4.splat(0);
-      for (let j: usize = 0; j < <usize>k4 * 4; j += 16) {
-        const av = v128.load(ar + j);
-        const aw = v128.load(as + j);
-        const v0 = v128.load(b0 + j);
-        const v1 = v128.load(b1 + j);
-        const v2 = v128.load(b2 + j);
-        const v3 = v128.load(b3 + j);
-        s0 = madd<MODE>(av, v0, s0);
-        s1 = madd<MODE>(av, v1, s1);
-        s2 = madd<MODE>(av, v2, s2);
-        s3 = madd<MODE>(av, v3, s3);
-        u0 = madd<MODE>(aw, v0, u0);
-        u1 = madd<MODE>(aw, v1, u1);
-        u2 = madd<MODE>(aw, v2, u2);
-        u3 = madd<MODE>(aw, v3, u3);
+  const nb = max(4, (8192 / max(k, 1)) & ~3);
+  for (let c0 = 0; c0 < n; c0 += nb) {
+    const cEnd = min(n, c0 + nb);
+    let r = 0;
+    // Two rows of a against four rows of b: eight independent accumulators.
+    for (; r + 2 <= m; r += 2) {
+      const ar = a + <usize>r * row;
+      const as = ar + row;
+      const o = out + <usize>r * oRow;
+      let c = c0;
+      for (; c + 4 <= cEnd; c += 4) {
+        const b0 = b + <usize>c * row;
+        const b1 = b0 + row;
+        const b2 = b1 + row;
+        const b3 = b2 + row;
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+        let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0), u3 = f32x4.splat(0);
+        for (let j: usize = 0; j < <usize>k4 * 4; j += 16) {
+          const av = v128.load(ar + j);
+          const aw = v128.load(as + j);
+          const v0 = v128.load(b0 + j);
+          const v1 = v128.load(b1 + j);
+          const v2 = v128.load(b2 + j);
+          const v3 = v128.load(b3 + j);
+          s0 = madd<MODE>(av, v0, s0);
+          s1 = madd<MODE>(av, v1, s1);
+          s2 = madd<MODE>(av, v2, s2);
+          s3 = madd<MODE>(av, v3, s3);
+          u0 = madd<MODE>(aw, v0, u0);
+          u1 = madd<MODE>(aw, v1, u1);
+          u2 = madd<MODE>(aw, v2, u2);
+          u3 = madd<MODE>(aw, v3, u3);
+        }
+        let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
+        let w0 = hsum(u0), w1 = hsum(u1), w2 = hsum(u2), w3 = hsum(u3);
+        for (let kk = k4; kk < k; kk++) {
+          const off = <usize>kk * 4;
+          const x = load<f32>(ar + off);
+          const y = load<f32>(as + off);
+          const e0 = load<f32>(b0 + off), e1 = load<f32>(b1 + off);
+          const e2 = load<f32>(b2 + off), e3 = load<f32>(b3 + off);
+          t0 += x * e0;
+          t1 += x * e1;
+          t2 += x * e2;
+          t3 += x * e3;
+          w0 += y * e0;
+          w1 += y * e1;
+          w2 += y * e2;
+          w3 += y * e3;
+        }
+        const oc = o + <usize>c * 4;
+        finishScalar(oc, t0, accumulate);
+        finishScalar(oc + 4, t1, accumulate);
+        finishScalar(oc + 8, t2, accumulate);
+        finishScalar(oc + 12, t3, accumulate);
+        finishScalar(oc + oRow, w0, accumulate);
+        finishScalar(oc + oRow + 4, w1, accumulate);
+        finishScalar(oc + oRow + 8, w2, accumulate);
+        finishScalar(oc + oRow + 12, w3, accumulate);
       }
-      let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
-      let w0 = hsum(u0), w1 = hsum(u1), w2 = hsum(u2), w3 = hsum(u3);
-      for (let kk = k4; kk < k; kk++) {
-        const off = <usize>kk * 4;
-        const x = load<f32>(ar + off);
-        const y = load<f32>(as + off);
-        const e0 = load<f32>(b0 + off), e1 = load<f32>(b1 + off);
-        const e2 = load<f32>(b2 + off), e3 = load<f32>(b3 + off);
-        t0 += x * e0;
-        t1 += x * e1;
-        t2 += x * e2;
-        t3 += x * e3;
-        w0 += y * e0;
-        w1 += y * e1;
-        w2 += y * e2;
-        w3 += y * e3;
+      for (; c < cEnd; c++) {
+        dot_one<MODE>(o + <usize>c * 4, ar, b + <usize>c * row, k, k4, accumulate);
+        dot_one<MODE>(o + oRow + <usize>c * 4, as, b + <usize>c * row, k, k4, accumulate);
       }
-      const oc = o + <usize>c * 4;
-      finishScalar(oc, t0, accumulate);
-      finishScalar(oc + 4, t1, accumulate);
-      finishScalar(oc + 8, t2, accumulate);
-      finishScalar(oc + 12, t3, accumulate);
-      finishScalar(oc + oRow, w0, accumulate);
-      finishScalar(oc + oRow + 4, w1, accumulate);
-      finishScalar(oc + oRow + 8, w2, accumulate);
-      finishScalar(oc + oRow + 12, w3, accumulate);
     }
-    for (; c < n; c++) {
-      dot_one<MODE>(o + <usize>c * 4, ar, b + <usize>c * row, k, k4, accumulate);
-      dot_one<MODE>(o + oRow + <usize>c * 4, as, b + <usize>c * row, k, k4, accumulate);
+    for (; r < m; r++) {
+      const ar = a + <usize>r * row;
+      const o = out + <usize>r * oRow;
+      for (let c = c0; c < cEnd; c++) {
+        dot_one<MODE>(o + <usize>c * 4, ar, b + <usize>c * row, k, k4, accumulate);
+      }
     }
-  }
-  for (; r < m; r++) {
-    const ar = a + <usize>r * row;
-    const o = out + <usize>r * oRow;
-    for (let c = 0; c < n; c++) dot_one<MODE>(o + <usize>c * 4, ar, b + <usize>c * row, k, k4, accumulate);
   }
 }
 
