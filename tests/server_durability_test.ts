@@ -17,7 +17,11 @@ Deno.test({
     const auth = { Authorization: "Bearer tok-a" };
     const small = "Remember the milk.\n\nAnd the eggs.";
     // Big enough to need several KV chunks.
-    const big = Array.from({ length: 700 }, (_, i) => `Line ${i} of the long note.`).join(" ");
+    // Numbers the document cache cannot predict keep the memory large whatever the model.
+    const big = Array.from(
+      { length: 700 },
+      (_, i) => `Line ${i} of the long note, code ${(i * 7919) % 10007}-${(i * 104729) % 1009}.`,
+    ).join(" ");
     const post = (url: string, text: string, metadata: unknown) =>
       fetch(`${url}/v1/memories`, {
         method: "POST",
