@@ -65,6 +65,12 @@ export interface CompressOptions {
    * smaller (its text is in the residual) but cannot be searched or decoded greedily.
    */
   slots?: "all" | "document" | "none";
+  /**
+   * Code the residual with the document cache (default true): the model's distribution mixed
+   * with the statistics of the text coded so far (docs/FORMAT.md). `false` codes with the model
+   * alone, as versions before the cache did (for comparisons).
+   */
+  cache?: boolean;
 }
 
 /** Options of {@link R3Mem.reconstruct}. */
@@ -267,6 +273,8 @@ export class R3Mem {
     // 3. The residual, coded against the document memory when it is stored (else the memory of
     // nothing, so a slot-less memory still decodes).
     const lossless = options.lossless ?? true;
+    const useCache = options.cache ?? true;
+    if (typeof useCache !== "boolean") throw new InputError(`cache must be a boolean`);
     if (!lossless && slots === "none") {
       throw new InputError(`A lossy memory needs slots: use slots "all" or "document"`);
     }
@@ -280,7 +288,11 @@ export class R3Mem {
       tokenCount: all.length,
       nodes,
       residual: lossless
-        ? { codedTokens: all.length, bytes: this.#encodeResidual(nodes[0], all), cache: true }
+        ? {
+          codedTokens: all.length,
+          bytes: this.#encodeResidual(nodes[0], all, useCache),
+          ...(useCache ? { cache: true } : {}),
+        }
         : undefined,
       meta: options.meta,
     });
@@ -467,7 +479,7 @@ export class R3Mem {
   // Codes every token against the backward direction's distribution given the document memory.
   // Rows are fed in batches as large as the context allows; the decoder feeds one at a time and
   // gets bit-identical distributions (row-independent kernels), sliding at the same tokens.
-  #encodeResidual(doc: MemoryNode, ids: number[]): Uint8Array {
+  #encodeResidual(doc: MemoryNode, ids: number[], cache: boolean): Uint8Array {
     const enc = new RangeEncoder(Math.max(64, ids.length));
     if (ids.length === 0) return enc.finish();
     const session = this.#model.startDecoder(this.#memoryOf(doc));
@@ -475,14 +487,15 @@ export class R3Mem {
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
     // The model's distribution mixed with the document's own statistics (./codec/cache_mixer.ts).
-    const mixer = new CacheMixer(V);
+    const mixer = cache ? new CacheMixer(V) : null;
     const mixed = new Float32Array(V);
     const code = (probs: Float32Array, row: number, symbol: number) => {
-      mixer.mix(probs.subarray(row * V, (row + 1) * V), mixed);
-      probsToFreqs(mixed, FREQ_BITS, freqs);
+      const p = probs.subarray(row * V, (row + 1) * V);
+      if (mixer) mixer.mix(p, mixed);
+      probsToFreqs(mixer ? mixed : p, FREQ_BITS, freqs);
       cumulativeFreqs(freqs, cum);
       encodeSymbol(enc, cum, symbol);
-      mixer.update(symbol);
+      mixer?.update(symbol);
     };
     try {
       session.begin();

@@ -217,8 +217,18 @@ Deno.test("memories of earlier versions (residual coded without the document cac
     assertEquals(await r3.reconstruct(old), text);
     assertEquals(Array.from(old.toBytes()), Array.from(bytes)); // and re-encode unchanged
   }
+  // `cache: false` writes exactly what the earlier version wrote.
+  const [, compactB64] = files;
+  const plain = await r3.compress(text, { slots: "none", cache: false });
+  assertEquals(btoa(String.fromCharCode(...plain.toBytes())), compactB64);
   // Today's memories of the same text use the cache, and are smaller on this repetitive text.
   const now = await r3.compress(text, { slots: "none" });
   assert(now.residual!.cache);
+  assert(now.byteLength < plain.byteLength, `${now.byteLength} >= ${plain.byteLength}`);
   assertEquals(await r3.reconstruct(Memory.fromBytes(now.toBytes())), text);
+  await assertRejects(
+    () => r3.compress(text, { cache: "yes" as unknown as boolean }),
+    InputError,
+    "cache",
+  );
 });

@@ -39,6 +39,7 @@ const HELP = `Usage: deno task eval [options]
   --plot              also write the rate-distortion plot (needs bpb and recon)
   --plot-file PATH    where the plot goes (default docs/rate-distortion.svg)
   --manifest PATH     also store the report under "eval" in this model manifest (JSON)
+  --no-cache          code lossless files with the model alone (the document cache off: an ablation)
   --help`;
 
 class UsageError extends Error {}
@@ -93,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
       plot: { type: "boolean" },
       "plot-file": { type: "string" },
       manifest: { type: "string" },
+      "no-cache": { type: "boolean" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -118,6 +120,7 @@ export async function main(args: string[]): Promise<number> {
     reconSpans: intFlag(a["recon-spans"], "--recon-spans"),
     poolSize: intFlag(a.pool, "--pool"),
     seed: intFlag(a.seed, "--seed"),
+    cache: !a["no-cache"],
     metrics: metrics as MetricName[] | undefined,
     log: (line) => console.error(line),
   };

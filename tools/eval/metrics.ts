@@ -330,14 +330,20 @@ export interface BpbResult {
  * @param r3 The runtime.
  * @param items The texts (non-empty).
  * @param verify Also reconstruct the first item and check it comes back exactly.
+ * @param cache Code with the document cache (default true; false: the model alone).
  */
-export async function bitsPerByte(r3: R3Mem, items: string[], verify = false): Promise<BpbResult> {
+export async function bitsPerByte(
+  r3: R3Mem,
+  items: string[],
+  verify = false,
+  cache = true,
+): Promise<BpbResult> {
   const enc = new TextEncoder();
   let bytes = 0, model = 0, residual = 0, slots = 0, gzip = 0, brotli = 0, zstd = 0;
   const slotBits = 8 * r3.config.memorySlots * (r3.config.dim + 4);
   for (const [i, text] of items.entries()) {
     const data = enc.encode(text);
-    const memory = r3.compressSync(text, { slots: "none" });
+    const memory = r3.compressSync(text, { slots: "none", cache });
     const file = memory.toBytes();
     if (verify && i === 0) {
       const back = await r3.reconstruct(memory);
@@ -371,6 +377,8 @@ export async function bitsPerByte(r3: R3Mem, items: string[], verify = false): P
 export interface RecallResult {
   /** Share of queries whose paragraph is among the top `k` of memory search. */
   r3mem: number;
+  /** The same with each document scored by its own key alone (`scoring: "node"`). */
+  r3memNode: number;
   /** The same for BM25 over the paragraphs' text. */
   bm25: number;
   /** Paragraphs in the pool. */
@@ -399,17 +407,21 @@ export async function retrievalRecall(
   if (queries.length !== pool.length) throw new RangeError("One query per paragraph");
   const memories = pool.map((p) => r3.compressSync(p, { lossless: false }));
   const bm25 = new Bm25Index(pool);
-  let hitsR3 = 0, hitsBm25 = 0;
+  let hitsR3 = 0, hitsNode = 0, hitsBm25 = 0;
   for (const [i, q] of queries.entries()) {
     if (q.length > 0) {
-      const hits = await r3.search(q, memories, { k, levels: ["document"], withText: false });
+      const opts = { k, levels: ["document" as const], withText: false };
+      const hits = await r3.search(q, memories, opts);
       if (hits.some((h) => h.memory === i)) hitsR3++;
+      const own = await r3.search(q, memories, { ...opts, scoring: "node" });
+      if (own.some((h) => h.memory === i)) hitsNode++;
     }
     if (bm25.search(q, k).some((h) => h.index === i)) hitsBm25++;
   }
   const n = queries.length;
   return {
     r3mem: n > 0 ? hitsR3 / n : 0,
+    r3memNode: n > 0 ? hitsNode / n : 0,
     bm25: n > 0 ? hitsBm25 / n : 0,
     pool: pool.length,
     queries: n,

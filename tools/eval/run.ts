@@ -46,6 +46,8 @@ export interface EvalOptions {
   seed?: number;
   /** Check the lossless round trip on the first message. Default true. */
   verify?: boolean;
+  /** Code lossless files with the document cache. Default true (`--no-cache`: false). */
+  cache?: boolean;
   /** Which metrics to run (default all). */
   metrics?: MetricName[];
   /** Progress lines (default: none). */
@@ -94,6 +96,8 @@ export interface EvalReport {
   recall_at_5_r3mem?: number | null;
   /** Recall@5 of BM25 over the same paragraphs (null when the pool is empty). */
   recall_at_5_bm25?: number | null;
+  /** Diagnostic: recall@5 with documents scored by their own key alone (`scoring: "node"`). */
+  recall_at_5_r3mem_node?: number | null;
   /** Size of the retrieval pool. */
   recall?: { pool: number; queries: number };
   /** Seconds each metric took. */
@@ -123,6 +127,7 @@ export async function runEval(
     poolSize: options.poolSize ?? 300,
     seed: options.seed ?? 1,
     verify: options.verify ?? true,
+    cache: options.cache ?? true,
   };
   const metrics = new Set<MetricName>(options.metrics ?? METRICS);
   const log = options.log ?? (() => {});
@@ -158,9 +163,12 @@ export async function runEval(
   if (metrics.has("bpb")) {
     const docItems = takeBytes(texts, settings.maxBytes);
     const msgItems = docItems.flatMap((t) => messageParagraphs(t, 1024));
-    const doc = await timed("bpb_doc", () => bitsPerByte(r3, docItems));
+    const doc = await timed("bpb_doc", () => bitsPerByte(r3, docItems, false, settings.cache));
     log(`eval: bpb doc: ${doc.items} documents, ${doc.bytes} bytes`);
-    const msg = await timed("bpb_msg", () => bitsPerByte(r3, msgItems, settings.verify));
+    const msg = await timed(
+      "bpb_msg",
+      () => bitsPerByte(r3, msgItems, settings.verify, settings.cache),
+    );
     log(`eval: bpb msg: ${msg.items} paragraphs, ${msg.bytes} bytes`);
     report.bpb = { doc, msg };
     report.bpb_lossless = doc.bpb_lossless;
@@ -210,6 +218,7 @@ export async function runEval(
     log(`eval: recall: pool of ${r.pool} paragraphs`);
     report.recall_at_5_r3mem = r.queries > 0 ? r.r3mem : null;
     report.recall_at_5_bm25 = r.queries > 0 ? r.bm25 : null;
+    report.recall_at_5_r3mem_node = r.queries > 0 ? r.r3memNode : null;
     report.recall = { pool: r.pool, queries: r.queries };
   }
   report.timings_s.total = Math.round((performance.now() - total0) / 10) / 100;
@@ -280,9 +289,9 @@ export function formatReport(r: EvalReport): string {
   }
   if (r.recall_at_5_r3mem !== undefined) {
     lines.push(
-      `recall@5    r3mem ${num(r.recall_at_5_r3mem)}  bm25 ${num(r.recall_at_5_bm25)}  (pool ${
-        r.recall?.pool ?? 0
-      })`,
+      `recall@5    r3mem ${num(r.recall_at_5_r3mem)} (own keys ${
+        num(r.recall_at_5_r3mem_node)
+      })  bm25 ${num(r.recall_at_5_bm25)}  (pool ${r.recall?.pool ?? 0})`,
     );
   }
   lines.push("");
