@@ -66,6 +66,31 @@ Deno.test("POST /v1/compress then /v1/reconstruct (JSON, octet-stream, one node)
   }
 });
 
+Deno.test("slots none: compact archives over HTTP, exact, stored, and not found by search", async () => {
+  const t = await createTestApp({ engine });
+  try {
+    const res = await t.app.request("/v1/compress", json({ text: TEXT, slots: "none" }));
+    assertEquals(res.status, 200);
+    const { memory, stats } = await res.json();
+    const bytes = fromBase64(memory);
+    assertEquals([bytes[0], bytes[1]], [0xb3, 0x1a]); // the compact container
+    assertEquals(stats.nodes, { document: 1, paragraph: 0, sentence: 0 });
+    const full = await (await t.app.request("/v1/compress", json({ text: TEXT }))).json();
+    assert(stats.bytes < full.stats.bytes, `${stats.bytes} vs ${full.stats.bytes}`);
+    assertEquals(await (await t.app.request("/v1/reconstruct", json({ memory }))).json(), {
+      text: TEXT,
+    });
+    const stored = await t.app.request("/v1/memories", json({ text: TEXT, slots: "none" }));
+    assertEquals(stored.status, 201);
+    const { id } = await stored.json();
+    assertEquals((await (await t.app.request(`/v1/memories/${id}/text`)).json()).text, TEXT);
+    const hits = (await (await t.app.request("/v1/search", json({ query: TEXT }))).json()).hits;
+    assertEquals(hits.length, 0); // nothing but the compact memory is stored: no slots to match
+  } finally {
+    t.close();
+  }
+});
+
 Deno.test("POST /v1/reconstruct streams Server-Sent Events with Accept: text/event-stream", async () => {
   const t = await createTestApp({ engine });
   try {

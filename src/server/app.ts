@@ -146,8 +146,8 @@ export function createApp(options: AppOptions): R3MemApp {
   });
 
   app.openapi(compressRoute, async (c) => {
-    const { text, lossless } = c.req.valid("json");
-    const { bytes, stats } = await engine.compress(text, { lossless });
+    const { text, lossless, slots } = c.req.valid("json");
+    const { bytes, stats } = await engine.compress(text, { lossless, slots });
     return c.json({ memory: toBase64(bytes), stats }, 200);
   });
 
@@ -174,7 +174,7 @@ export function createApp(options: AppOptions): R3MemApp {
   });
 
   app.openapi(createMemoryRoute, async (c) => {
-    const { text, metadata, lossless } = c.req.valid("json");
+    const { text, metadata, lossless, slots } = c.req.valid("json");
     const metaBytes = new TextEncoder().encode(JSON.stringify(metadata ?? {})).length;
     if (metaBytes > MAX_METADATA_BYTES) {
       throw new ApiError(
@@ -183,7 +183,7 @@ export function createApp(options: AppOptions): R3MemApp {
         `Metadata is ${metaBytes} bytes of JSON; the limit is ${MAX_METADATA_BYTES}`,
       );
     }
-    const compressed = await engine.compress(text, { lossless });
+    const compressed = await engine.compress(text, { lossless, slots });
     const rec = await store.put(c.get("namespace"), {
       ...compressed,
       model: engine.fingerprint,

@@ -23,6 +23,11 @@ export interface Compressed {
 export interface EngineCompressOptions {
   /** Keep the residual (default true). */
   lossless?: boolean;
+  /**
+   * Which nodes keep slots (default `"all"`); `"none"` stores a compact lossless archive that
+   * search cannot find (see `CompressOptions.slots`).
+   */
+  slots?: "all" | "document" | "none";
 }
 
 /** Options of {@link Engine.reconstruct}. */
@@ -69,7 +74,10 @@ export function compressToBytes(
   text: string,
   options: EngineCompressOptions,
 ): Compressed {
-  const memory = r3.compressSync(text, { lossless: options.lossless ?? true });
+  const memory = r3.compressSync(text, {
+    lossless: options.lossless ?? true,
+    slots: options.slots ?? "all",
+  });
   return { bytes: memory.toBytes(), stats: memory.stats(), keys: searchKeysOf(memory) };
 }
 

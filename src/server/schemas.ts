@@ -89,6 +89,12 @@ const typed = (name: string, type: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? `${name} is required` : `${name} must be ${type}`;
 
 const Text = z.string({ error: typed("text", "a string") }).min(1, "text must not be empty");
+const Slots = z.enum(["all", "document", "none"], {
+  error: 'slots must be "all", "document" or "none"',
+}).optional().openapi({
+  description: "Which nodes keep memory slots (default all). " +
+    '"none": a compact lossless archive (about 16 bytes of framing), which search cannot find',
+});
 
 const Metadata = z.record(z.string(), z.unknown(), {
   error: "Metadata must be a JSON object",
@@ -179,6 +185,7 @@ export const compressRoute = createRoute({
             lossless: z.boolean({ error: "lossless must be a boolean" }).optional().openapi({
               description: "Keep the residual that restores the exact text (default true)",
             }),
+            slots: Slots,
           }),
         },
       },
@@ -271,6 +278,7 @@ export const createMemoryRoute = createRoute({
             text: Text,
             metadata: Metadata.optional(),
             lossless: z.boolean({ error: "lossless must be a boolean" }).optional(),
+            slots: Slots,
           }),
         },
       },

@@ -17,7 +17,7 @@ import { PoolError } from "./errors.ts";
 
 /** A job as the pool posts it to a worker. */
 export type JobRequest =
-  | { op: "compress"; text: string; lossless: boolean }
+  | { op: "compress"; text: string; lossless: boolean; slots: "all" | "document" | "none" }
   | { op: "reconstruct"; bytes: Uint8Array; node: number }
   | { op: "query_key"; query: string };
 
@@ -147,7 +147,12 @@ export class WorkerPool implements Engine {
 
   /** Compresses text in a worker. */
   async compress(text: string, options: EngineCompressOptions = {}): Promise<Compressed> {
-    const value = await this.#submit({ op: "compress", text, lossless: options.lossless ?? true });
+    const value = await this.#submit({
+      op: "compress",
+      text,
+      lossless: options.lossless ?? true,
+      slots: options.slots ?? "all",
+    });
     return value as Compressed;
   }
 
