@@ -200,7 +200,15 @@ export function planMeta(meta: Record<string, string> | undefined): MetaPlan {
     .map(([k, v]): [Uint8Array, Uint8Array] => [utf8Encoder.encode(k), utf8Encoder.encode(v)]);
 }
 
-/** Bytes of the meta section of `plan` (0 when it is empty: no section is written). */
+/**
+ * Bytes of the meta section of `plan` (0 when it is empty: no section is written).
+ *
+ * @example
+ * ```ts
+ * import { metaSize, planMeta } from "./byte_io.ts";
+ * console.log(metaSize(planMeta({})), metaSize(planMeta({ k: "v" }))); // 0 5
+ * ```
+ */
 export function metaSize(plan: MetaPlan): number {
   if (plan.length === 0) return 0;
   let size = varintSize(plan.length);
@@ -210,7 +218,18 @@ export function metaSize(plan: MetaPlan): number {
   return size;
 }
 
-/** Writes a non-empty meta section. */
+/**
+ * Writes a non-empty meta section.
+ *
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter, metaSize, planMeta, readMeta, writeMeta } from "./byte_io.ts";
+ * const plan = planMeta({ lang: "en" });
+ * const buf = new Uint8Array(metaSize(plan));
+ * writeMeta(new ByteWriter(buf), plan);
+ * console.log(readMeta(new ByteReader(buf, 0, buf.length))); // { lang: "en" }
+ * ```
+ */
 export function writeMeta(w: ByteWriter, plan: MetaPlan): void {
   w.varint(plan.length);
   for (const [k, v] of plan) {
@@ -226,6 +245,14 @@ export function writeMeta(w: ByteWriter, plan: MetaPlan): void {
  * valid UTF-8, within the limits.
  *
  * @throws {FormatError} On any violation.
+ *
+ * @example
+ * ```ts
+ * import { ByteReader, readMeta } from "./byte_io.ts";
+ * import { FormatError } from "../errors.ts";
+ * const zeroEntries = new Uint8Array([0]);
+ * try { readMeta(new ByteReader(zeroEntries, 0, 1)); } catch (e) { console.log(e instanceof FormatError); } // true
+ * ```
  */
 export function readMeta(r: ByteReader): Record<string, string> {
   const count = r.varint("meta entry count");

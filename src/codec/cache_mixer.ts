@@ -53,6 +53,16 @@ interface Counts {
  * Online mixture of a model's next-token distributions with document statistics. Call
  * {@linkcode CacheMixer.mix} with the model's distribution for the next token, code or decode
  * the token with the result, then {@linkcode CacheMixer.update} with it.
+ *
+ * @example
+ * ```ts
+ * import { CacheMixer } from "./cache_mixer.ts";
+ * const mixer = new CacheMixer(3);
+ * const out = new Float32Array(3);
+ * mixer.mix(new Float32Array([0.5, 0.25, 0.25]), out); // nothing seen yet: the model's own
+ * console.log(Array.from(out)); // [ 0.5, 0.25, 0.25 ]
+ * mixer.update(2);
+ * ```
  */
 export class CacheMixer {
   readonly #V: number;

@@ -64,6 +64,20 @@ const CRC_BYTES = 4;
 /**
  * Exact size of the compact encoding of `data` (which must be valid and compact-eligible: one
  * slot-less document node and a residual that codes every token).
+ *
+ * @example
+ * ```ts
+ * import { compactSize, decodeCompact, encodeCompact } from "./r3m_compact.ts";
+ * const data = {
+ *   modelFingerprint: "ab".repeat(32), container: "compact" as const, slotCount: 8, dim: 128,
+ *   textBytes: 3, tokenCount: 1,
+ *   nodes: [{ level: "document" as const, parent: -1, byteStart: 0, byteEnd: 3, tokenStart: 0,
+ *     tokenEnd: 1, slots: new Int8Array(0), scales: new Float32Array(0) }],
+ *   residual: { codedTokens: 1, bytes: new Uint8Array([7]) },
+ * };
+ * const bytes = encodeCompact(data);
+ * console.log(bytes.length, compactSize(data), decodeCompact(bytes, "ab".repeat(32)).textBytes); // 17 17 3
+ * ```
  */
 export function compactSize(data: MemoryData): number {
   return HEAD_BYTES + varintSize(data.slotCount) + varintSize(data.dim) +
@@ -75,6 +89,20 @@ export function compactSize(data: MemoryData): number {
  * Encode compact-eligible, validated `data` (see `validateMemoryData` in `./r3m_format.ts`).
  * Writes the first 4 bytes of the fingerprint, whether `data` holds the full 64 hex
  * characters or the 8 of a memory read back from compact bytes.
+ *
+ * @example
+ * ```ts
+ * import { compactSize, decodeCompact, encodeCompact } from "./r3m_compact.ts";
+ * const data = {
+ *   modelFingerprint: "ab".repeat(32), container: "compact" as const, slotCount: 8, dim: 128,
+ *   textBytes: 3, tokenCount: 1,
+ *   nodes: [{ level: "document" as const, parent: -1, byteStart: 0, byteEnd: 3, tokenStart: 0,
+ *     tokenEnd: 1, slots: new Int8Array(0), scales: new Float32Array(0) }],
+ *   residual: { codedTokens: 1, bytes: new Uint8Array([7]) },
+ * };
+ * const bytes = encodeCompact(data);
+ * console.log(bytes.length, compactSize(data), decodeCompact(bytes, "ab".repeat(32)).textBytes); // 17 17 3
+ * ```
  */
 export function encodeCompact(data: MemoryData): Uint8Array {
   const meta = planMeta(data.meta);
@@ -106,6 +134,20 @@ export function encodeCompact(data: MemoryData): Uint8Array {
  *
  * @throws {FormatError} On a damaged or non-canonical file.
  * @throws {ModelMismatchError} If `expectModel` does not start with the file's fingerprint.
+ *
+ * @example
+ * ```ts
+ * import { compactSize, decodeCompact, encodeCompact } from "./r3m_compact.ts";
+ * const data = {
+ *   modelFingerprint: "ab".repeat(32), container: "compact" as const, slotCount: 8, dim: 128,
+ *   textBytes: 3, tokenCount: 1,
+ *   nodes: [{ level: "document" as const, parent: -1, byteStart: 0, byteEnd: 3, tokenStart: 0,
+ *     tokenEnd: 1, slots: new Int8Array(0), scales: new Float32Array(0) }],
+ *   residual: { codedTokens: 1, bytes: new Uint8Array([7]) },
+ * };
+ * const bytes = encodeCompact(data);
+ * console.log(bytes.length, compactSize(data), decodeCompact(bytes, "ab".repeat(32)).textBytes); // 17 17 3
+ * ```
  */
 export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryData {
   const len = bytes.length;

@@ -58,6 +58,13 @@ export function nodeKey(
  *
  * @param parents Parent index of each node, `-1` for the root.
  * @param own Own score of each node.
+ *
+ * @example
+ * ```ts
+ * import { subtreeBest } from "./search_keys.ts";
+ * const { score, match } = subtreeBest([-1, 0, 0], [0.5, -Infinity, 0.7]);
+ * console.log(Array.from(score), Array.from(match)); // [ 0.7, -Infinity, 0.7 ] [ 2, 1, 2 ]
+ * ```
  */
 export function subtreeBest(
   parents: ArrayLike<number>,
