@@ -41,6 +41,14 @@ Deno.test("cli: compress, inspect, reconstruct through files and pipes", async (
   assertEquals(p.code, 0, p.stderr);
   const j = await cli(["inspect", "-"], p.stdout);
   assertEquals(JSON.parse(new TextDecoder().decode(j.stdout)).lossless, false);
+  // --compact: the slot-less archive in the compact container, smaller, still exact
+  const k = await cli(["compress", `${dir}/in.txt`, `${dir}/k.r3m`, "--compact"]);
+  assertEquals(k.code, 0, k.stderr);
+  const ki = JSON.parse(new TextDecoder().decode((await cli(["inspect", `${dir}/k.r3m`])).stdout));
+  assertEquals([ki.container, ki.slots, ki.lossless], ["compact", 0, true]);
+  assert(ki.bytes < summary.bytes, `${ki.bytes} vs ${summary.bytes}`);
+  const kr = await cli(["reconstruct", `${dir}/k.r3m`]);
+  assertEquals(new TextDecoder().decode(kr.stdout), text);
 });
 
 Deno.test("cli: bad input and usage exit 1 with one error line, no stack trace", async () => {
@@ -54,6 +62,7 @@ Deno.test("cli: bad input and usage exit 1 with one error line, no stack trace",
     [["inspect", `${dir}/missing.r3m`], "not found"],
     [["compress", `${dir}/latin1.txt`, `${dir}/x.r3m`], "UTF-8"],
     [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--bogus"], "unknown option"],
+    [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--lossy", "--compact"], "lossless"],
   ];
   for (const [args, want] of cases) {
     const r = await cli(args);

@@ -2,7 +2,9 @@
  * The r3mem command line.
  *
  * ```
- * deno task cli compress IN OUT [--lossy]   text → .r3m (lossless unless --lossy)
+ * deno task cli compress IN OUT [--lossy | --compact]
+ *                                           text → .r3m (lossless unless --lossy; --compact: a
+ *                                           slot-less archive in the compact container)
  * deno task cli reconstruct IN [OUT]        .r3m → text
  * deno task cli inspect IN                  .r3m → JSON summary
  * ```
@@ -14,7 +16,8 @@
  */
 import { Memory, R3Mem } from "../mod.ts";
 
-const USAGE = "usage: cli compress IN OUT [--lossy] | reconstruct IN [OUT] | inspect IN " +
+const USAGE =
+  "usage: cli compress IN OUT [--lossy | --compact] | reconstruct IN [OUT] | inspect IN " +
   "[--weights PATH]";
 
 class UsageError extends Error {}
@@ -53,7 +56,10 @@ export async function main(args: string[]): Promise<number> {
   if (wi >= 0 && !weights) throw new UsageError("--weights needs a path");
   const pos = args.filter((a, i) => !(a.startsWith("--")) && !(wi >= 0 && i === wi + 1));
   for (const f of flags) {
-    if (f !== "--lossy") throw new UsageError(`unknown option ${f}`);
+    if (f !== "--lossy" && f !== "--compact") throw new UsageError(`unknown option ${f}`);
+  }
+  if (flags.has("--lossy") && flags.has("--compact")) {
+    throw new UsageError("--compact archives are lossless: drop --lossy");
   }
   const [command, input, output] = pos;
   switch (command) {
@@ -61,7 +67,10 @@ export async function main(args: string[]): Promise<number> {
       if (!input || !output) throw new UsageError("compress needs IN and OUT");
       const text = decodeUtf8(await readInput(input), input);
       const r3 = await loadModel(weights);
-      const memory = await r3.compress(text, { lossless: !flags.has("--lossy") });
+      const memory = await r3.compress(text, {
+        lossless: !flags.has("--lossy"),
+        slots: flags.has("--compact") ? "none" : "all",
+      });
       await writeOutput(output, memory.toBytes());
       return 0;
     }
@@ -85,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
         dim: memory.dim,
         residualBytes: s.residualBytes,
         lossless: memory.lossless,
+        container: memory.container,
         textBytes: s.textBytes,
         tokens: memory.tokenCount,
         ratio: Number(s.ratio.toFixed(4)),

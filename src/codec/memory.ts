@@ -123,7 +123,7 @@ export interface MemoryStats {
   bytes: number;
   /** Node counts per level. */
   nodes: LevelCounts;
-  /** Memory slots in all nodes (`nodes × slotCount`). */
+  /** Memory slots stored, in all nodes (`slotCount` per node that keeps its slots). */
   slots: number;
   /** Bytes of the residual (0 when lossy). */
   residualBytes: number;
@@ -389,7 +389,7 @@ export class Memory {
     return {
       bytes,
       nodes: this.levels(),
-      slots: d.nodes.length * d.slotCount,
+      slots: d.nodes.reduce((n, node) => n + (node.slots.length > 0 ? d.slotCount : 0), 0),
       residualBytes: d.residual?.bytes.length ?? 0,
       textBytes: d.textBytes,
       ratio: d.textBytes / bytes,
