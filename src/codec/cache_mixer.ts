@@ -31,6 +31,8 @@
  * @module
  */
 
+import { ContextCounts } from "./context_counts.ts";
+
 /** Context orders of the cache components. */
 export const CACHE_ORDERS: readonly number[] = [1, 2, 3];
 /** Pseudo-count of the model's distribution inside each cache component. */
@@ -38,16 +40,13 @@ export const CACHE_ALPHA = 1;
 /** Fixed share of the mixture weights. */
 export const CACHE_SHARE = 0.2;
 /**
- * Contexts each order keeps at most; later new contexts are not added (bounds memory on
- * multi-megabyte inputs; part of the format, since it changes the statistics).
+ * Contexts each order records at most, and (context, token) pairs: past them new ones are not
+ * recorded (known ones keep counting). They bound the cache to about 10 MB on any input and are
+ * part of the format, since they change the statistics.
  */
-export const CACHE_MAX_CONTEXTS = 1 << 20;
-
-/** Counts of the tokens seen after one context. */
-interface Counts {
-  total: number;
-  next: Map<number, number>;
-}
+export const CACHE_MAX_CONTEXTS = 1 << 16;
+/** See {@linkcode CACHE_MAX_CONTEXTS}. */
+export const CACHE_MAX_PAIRS = 1 << 17;
 
 /**
  * Online mixture of a model's next-token distributions with document statistics. Call
@@ -67,22 +66,30 @@ interface Counts {
 export class CacheMixer {
   readonly #V: number;
   readonly #weights: Float64Array;
-  readonly #tables: Map<number, Counts>[];
+  readonly #tables: ContextCounts[];
   readonly #history: number[] = [];
-  /** The contexts found for the pending token, per order (undefined: not seen). */
-  readonly #pending: (Counts | undefined)[];
+  /** Per order, the context index found for the pending token (-1: not seen, or too short). */
+  readonly #pending: Int32Array;
+  /** Per order, the pending context's key. */
+  readonly #keys: Float64Array;
   #lm: Float32Array | null = null;
 
-  /** @param vocabSize Tokens in the vocabulary. */
+  /** @param vocabSize Tokens in the vocabulary (at most 2^17, so order-3 keys fit 2^53). */
   constructor(vocabSize: number) {
     this.#V = vocabSize;
     const K = 1 + CACHE_ORDERS.length;
     this.#weights = new Float64Array(K).fill(1 / K);
-    this.#tables = CACHE_ORDERS.map(() => new Map());
-    this.#pending = CACHE_ORDERS.map(() => undefined);
+    this.#tables = CACHE_ORDERS.map(() => new ContextCounts(CACHE_MAX_CONTEXTS, CACHE_MAX_PAIRS));
+    this.#pending = new Int32Array(CACHE_ORDERS.length).fill(-1);
+    this.#keys = new Float64Array(CACHE_ORDERS.length);
   }
 
-  // Context key of order k: the last k tokens as one number (< V^3 ≤ 2^53 for V ≤ 2^17).
+  /** Contexts and pairs recorded per order (for tests and memory checks). */
+  get sizes(): { contexts: number; pairs: number }[] {
+    return this.#tables.map((t) => ({ contexts: t.contexts, pairs: t.pairs }));
+  }
+
+  // Context key of order k: the last k tokens as one number (< V^3 ≤ 2^51 for V ≤ 2^17).
   #key(k: number): number {
     const h = this.#history;
     let key = 0;
@@ -100,16 +107,23 @@ export class CacheMixer {
     let a = w[0];
     for (let k = 0; k < CACHE_ORDERS.length; k++) {
       const order = CACHE_ORDERS[k];
-      const c = this.#history.length >= order ? this.#tables[k].get(this.#key(order)) : undefined;
-      this.#pending[k] = c;
-      a += c ? (w[k + 1] * CACHE_ALPHA) / (c.total + CACHE_ALPHA) : w[k + 1];
+      let ci = -1;
+      if (this.#history.length >= order) {
+        this.#keys[k] = this.#key(order);
+        ci = this.#tables[k].find(this.#keys[k]);
+      }
+      this.#pending[k] = ci;
+      a += ci >= 0
+        ? (w[k + 1] * CACHE_ALPHA) / (this.#tables[k].total(ci) + CACHE_ALPHA)
+        : w[k + 1];
     }
     for (let v = 0; v < V; v++) out[v] = a * probs[v];
     for (let k = 0; k < CACHE_ORDERS.length; k++) {
-      const c = this.#pending[k];
-      if (!c) continue;
-      const f = w[k + 1] / (c.total + CACHE_ALPHA);
-      for (const [v, n] of c.next) out[v] += f * n;
+      const ci = this.#pending[k];
+      if (ci < 0) continue;
+      const table = this.#tables[k];
+      const f = w[k + 1] / (table.total(ci) + CACHE_ALPHA);
+      table.forEach(ci, (v, n) => (out[v] += f * n));
     }
     this.#lm = probs;
   }
@@ -123,27 +137,21 @@ export class CacheMixer {
     // Bayes with fixed share.
     let z = 0;
     for (let k = 0; k < K; k++) {
-      const c = k === 0 ? undefined : this.#pending[k - 1];
-      const pk = c ? ((c.next.get(token) ?? 0) + CACHE_ALPHA * p0) / (c.total + CACHE_ALPHA) : p0;
+      const ci = k === 0 ? -1 : this.#pending[k - 1];
+      const t = this.#tables[k - 1];
+      const pk = ci >= 0
+        ? (t.count(ci, token) + CACHE_ALPHA * p0) / (t.total(ci) + CACHE_ALPHA)
+        : p0;
       w[k] *= pk;
       z += w[k];
     }
     for (let k = 0; k < K; k++) {
       w[k] = z > 0 ? (1 - CACHE_SHARE) * (w[k] / z) + CACHE_SHARE / K : 1 / K;
     }
-    // Counts of every order whose context exists.
+    // Counts of every order with enough history.
     for (let k = 0; k < CACHE_ORDERS.length; k++) {
-      const order = CACHE_ORDERS[k];
-      if (this.#history.length < order) continue;
-      const table = this.#tables[k];
-      let c = this.#pending[k];
-      if (!c) {
-        if (table.size >= CACHE_MAX_CONTEXTS) continue;
-        c = { total: 0, next: new Map() };
-        table.set(this.#key(order), c);
-      }
-      c.total++;
-      c.next.set(token, (c.next.get(token) ?? 0) + 1);
+      if (this.#history.length < CACHE_ORDERS[k]) continue;
+      this.#tables[k].add(this.#keys[k], token, this.#pending[k]);
     }
     this.#history.push(token);
     if (this.#history.length > 64) this.#history.splice(0, this.#history.length - 3);
