@@ -238,7 +238,12 @@ class PairRanks {
     for (let r = 0; r < n; r++) {
       const a = merges[2 * r], b = merges[2 * r + 1];
       let h = hashPair(a, b) & this.#mask;
-      while (this.#a[h] !== -1) h = (h + 1) & this.#mask;
+      while (this.#a[h] !== -1) {
+        if (this.#a[h] === a && this.#b[h] === b) {
+          throw new InputError(`merge ${r} repeats the pair (${a}, ${b})`);
+        }
+        h = (h + 1) & this.#mask;
+      }
       this.#a[h] = a;
       this.#b[h] = b;
       this.#rank[h] = r;
@@ -393,8 +398,9 @@ export class Tokenizer {
   /** Flat merge table: merge `r` joins `merges[2r]` and `merges[2r+1]`. Do not mutate. */
   readonly merges: Uint32Array;
   #table: PairRanks;
-  #pieceStart: Int32Array;
-  #pieceBytes: Uint8Array;
+  // Bytes of every token, built on first decode (loading a model only to compress skips it).
+  #pieceStartTable: Int32Array | undefined;
+  #pieceBytesTable: Uint8Array | undefined;
   // encode cache: chunk text -> (start * ID_PACK + length) of its ids in #pool
   #cache: ChunkTable | undefined;
   #pool = new Int32Array(1 << 12);
@@ -426,7 +432,21 @@ export class Tokenizer {
     this.numMerges = flat.length / 2;
     this.vocabSize = FIRST_MERGE_ID + this.numMerges;
     this.#table = new PairRanks(flat);
-    // piece table: bytes of every token
+  }
+
+  get #pieceStart(): Int32Array {
+    if (!this.#pieceStartTable) this.#buildPieces();
+    return this.#pieceStartTable!;
+  }
+
+  get #pieceBytes(): Uint8Array {
+    if (!this.#pieceBytesTable) this.#buildPieces();
+    return this.#pieceBytesTable!;
+  }
+
+  // The piece table: the bytes of every token, concatenated, and where each starts.
+  #buildPieces(): void {
+    const flat = this.merges;
     const start = new Int32Array(this.vocabSize + 1);
     const lens = new Int32Array(this.vocabSize);
     for (let i = 0; i < BYTE_TOKENS; i++) lens[i] = 1;
@@ -441,8 +461,8 @@ export class Tokenizer {
       bytes.copyWithin(start[id], start[a], start[a + 1]);
       bytes.copyWithin(start[id] + lens[a], start[b], start[b + 1]);
     }
-    this.#pieceStart = start;
-    this.#pieceBytes = bytes;
+    this.#pieceStartTable = start;
+    this.#pieceBytesTable = bytes;
   }
 
   /**
@@ -846,7 +866,7 @@ function flattenMerges(
 function validateMerges(flat: Uint32Array): string {
   const n = flat.length / 2;
   if (FIRST_MERGE_ID + n > MAX_VOCAB_SIZE) return `too many merges (${n})`;
-  const seen = new Set<number>();
+  // (Repeated pairs are found while the pair table is built: no Set here.)
   const lens = new Int32Array(FIRST_MERGE_ID + n).fill(1, 0, BYTE_TOKENS);
   for (let r = 0; r < n; r++) {
     const a = flat[2 * r], b = flat[2 * r + 1];
@@ -862,14 +882,11 @@ function validateMerges(flat: Uint32Array): string {
         return `merge ${r} refers to special token ${v}`;
       }
     }
-    const key = a * MAX_VOCAB_SIZE + b;
-    if (seen.has(key)) return `merge ${r} repeats the pair (${a}, ${b})`;
     const len = lens[FIRST_MERGE_ID + r] = lens[a] + lens[b];
     if (len > MAX_TOKEN_BYTES) {
       return `merge ${r} makes a token of ${len} bytes, longer than any chunk can be ` +
         `(${MAX_TOKEN_BYTES})`;
     }
-    seen.add(key);
   }
   return "";
 }
