@@ -22,3 +22,4 @@ export * from "./nn/attention";
 export * from "./nn/cross_entropy";
 export * from "./nn/coupling";
 export * from "./nn/adamw";
+export * from "./nn/dequant";

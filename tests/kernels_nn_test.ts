@@ -287,6 +287,36 @@ Deno.test("embedding gather and scatter-add are bit-identical to the reference",
   }
 });
 
+Deno.test("f32FromQ8 dequantizes int8 rows bit-identically to the reference (both builds)", async () => {
+  const r = rng(61);
+  const portable = await createWasmBackend({ kernels: "portable" });
+  for (const cols of [...SIZES, 128]) {
+    const rows = 5;
+    const q = Int8Array.from(randint(r, rows * cols, -128, 128));
+    const scales = Float32Array.from(uniform(r, rows, 1e-4, 0.1));
+    const refBuf = ref.f32FromQ8(q, scales, rows, cols);
+    const want = ref.read(refBuf);
+    ref.free(refBuf);
+    for (let i = 0; i < want.length; i++) {
+      if (want[i] !== Math.fround(q[i] * scales[Math.floor(i / cols)])) {
+        throw new Error(`reference f32FromQ8 wrong at ${i}`);
+      }
+    }
+    for (const be of [wasm, portable]) {
+      const buf = be.f32FromQ8(q, scales, rows, cols);
+      assertBits("f32FromQ8", `cols ${cols}`, want, be.read(buf));
+      be.free(buf);
+    }
+  }
+  let threw = false;
+  try {
+    wasm.f32FromQ8(new Int8Array(3), new Float32Array(1), 1, 4);
+  } catch (e) {
+    threw = e instanceof RangeError;
+  }
+  if (!threw) throw new Error("a wrong shape was accepted");
+});
+
 // ── attention ────────────────────────────────────────────────────────────────
 
 type MaskKind = "causal" | "bidirectional" | "memory" | "edge";

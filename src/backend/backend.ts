@@ -93,6 +93,11 @@ export interface Backend {
   fill(buf: F32, value: number): void;
   /** Registers an int8 matrix with per-row scales (copied). */
   q8(q: Int8Array, scales: Float32Array, rows: number, cols: number): Q8Matrix;
+  /**
+   * Allocates an f32 buffer holding int8 rows dequantized: `q[r·cols + c] · scales[r]`, each
+   * product rounded to f32 once (so every backend gives the same bits).
+   */
+  f32FromQ8(q: Int8Array, scales: Float32Array, rows: number, cols: number): F32;
   /** Releases a buffer; using it afterwards is an error. */
   free(buf: F32 | I32 | Q8Matrix): void;
   /** Bytes the backend currently holds for live buffers (for leak tests). */

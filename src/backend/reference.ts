@@ -126,6 +126,17 @@ class ReferenceBackend implements Backend {
   fill(buf: F32, value: number): void {
     this.#f(buf, 0, "fill").fill(value);
   }
+  f32FromQ8(q: Int8Array, scales: Float32Array, rows: number, cols: number): F32 {
+    checkQ8Shape(q, scales, rows, cols, "f32FromQ8");
+    const out = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const s = scales[r];
+      // int8 × f32 is exact in float64, so storing it rounds once, as an f32 multiply does
+      for (let c = 0; c < cols; c++) out[r * cols + c] = q[r * cols + c] * s;
+    }
+    this.#bytes += out.byteLength;
+    return new RefF32(out);
+  }
   q8(q: Int8Array, scales: Float32Array, rows: number, cols: number): Q8Matrix {
     if (q.length !== rows * cols) {
       throw new RangeError(`q8: expected ${rows * cols} weights, got ${q.length}`);
@@ -570,4 +581,19 @@ function softmaxRow(
  */
 export function createReferenceBackend(): Backend {
   return new ReferenceBackend();
+}
+
+function checkQ8Shape(
+  q: Int8Array,
+  scales: Float32Array,
+  rows: number,
+  cols: number,
+  what: string,
+): void {
+  if (q.length !== rows * cols) {
+    throw new RangeError(`${what}: expected ${rows * cols} weights, got ${q.length}`);
+  }
+  if (scales.length !== rows) {
+    throw new RangeError(`${what}: expected ${rows} scales, got ${scales.length}`);
+  }
 }

@@ -16,6 +16,7 @@ export interface KernelExports {
   // matmul
   q8_packed_bytes(n: number, k: number): number;
   q8_pack(dst: Ptr, src: Ptr, n: number, k: number): void;
+  dequant_rows_i8(out: Ptr, q: Ptr, scales: Ptr, rows: number, cols: number): void;
   q8_scratch_bytes(m: number, k: number): number;
   matmul_q8_f32(
     out: Ptr,

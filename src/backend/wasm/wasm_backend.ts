@@ -153,6 +153,23 @@ class WasmBackend implements Backend {
     this.#check(buf, 0, "fill");
     this.#f32view(buf as WasmF32).fill(value);
   }
+  f32FromQ8(q: Int8Array, scales: Float32Array, rows: number, cols: number): F32 {
+    if (q.length !== rows * cols) {
+      throw new RangeError(`f32FromQ8: expected ${rows * cols} weights, got ${q.length}`);
+    }
+    if (scales.length !== rows) {
+      throw new RangeError(`f32FromQ8: expected ${rows} scales, got ${scales.length}`);
+    }
+    const out = new WasmF32(this.#alloc(rows * cols * 4, false), rows * cols);
+    const qp = this.#alloc(q.length, false);
+    const sp = this.#alloc(rows * 4, false);
+    new Int8Array(this.#mem(), qp, q.length).set(q);
+    new Float32Array(this.#mem(), sp, rows).set(scales);
+    this.k.dequant_rows_i8(out.ptr, qp, sp, rows, cols);
+    this.#release(qp);
+    this.#release(sp);
+    return out;
+  }
   q8(q: Int8Array, scales: Float32Array, rows: number, cols: number): Q8Matrix {
     if (q.length !== rows * cols) {
       throw new RangeError(`q8: expected ${rows * cols} weights, got ${q.length}`);
