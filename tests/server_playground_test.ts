@@ -65,6 +65,17 @@ Deno.test({
       assertEquals(await page.textContent("#output"), text);
       assert((await page.textContent("#match"))?.includes("identical"));
 
+      // A compact archive: no slots, one node, still exact.
+      await page.selectOption("#slots", "none");
+      await page.click("#compress");
+      await page.locator("#stats dd", { hasText: /^1 document · 0 paragraphs · 0 sentences$/ })
+        .waitFor();
+      assertEquals(await page.textContent("#stats dd:nth-of-type(5)"), "0");
+      await page.click("#reconstruct");
+      await page.waitForSelector("#match:not(:empty)");
+      assertEquals(await page.textContent("#output"), text);
+      await page.selectOption("#slots", "all");
+
       await page.click("#save");
       await page.locator("#status", { hasText: /^stored as / }).waitFor();
       await page.fill("#query", "When is the meeting?");
