@@ -20,7 +20,8 @@ import { Tokenizer, trainBpe } from "../src/model/tokenizer.ts";
 import { readMasterFile, writeMasterFile, writeModelFile } from "../src/train/checkpoint.ts";
 import { Sampler, type TokenizedCorpus, tokenizeDocuments } from "../src/train/data.ts";
 import { copyBaseNorms, initParams, numel, paramSpecs, type Stage } from "../src/train/params.ts";
-import { type GradPool, LocalPool, WorkerPool } from "../src/train/pool.ts";
+import { type GradPool, LocalPool, type Work, WorkerPool } from "../src/train/pool.ts";
+import type { MemoryLosses } from "../src/train/engine.ts";
 import {
   evaluate,
   makeBatch,
@@ -444,6 +445,38 @@ async function main(): Promise<number> {
     return true;
   };
   const stage1Share = 0.62;
+  // One stage from `stageState`: validation before, training within `budgetMs` (or its fixed
+  // steps), validation after. Null when --stop-after ended the run.
+  const runStage = async (
+    valWork: Work,
+    budgetMs: number | undefined,
+    describe: (e: { loss: number; terms?: MemoryLosses }) => string,
+  ) => {
+    const before = await evaluate(pool, valWork);
+    log(`stage ${stageState.stage}: valid ${describe(before)} before training`);
+    const step0 = stageState.step;
+    stageState = await trainStage({
+      pool,
+      recipe,
+      sampler: new Sampler(train, 0),
+      state: stageState,
+      budgetMs,
+      onProgress,
+      checkpointEvery: Number(a["checkpoint-every"]),
+      saveCheckpoint,
+      stopAfter,
+    });
+    if (await stopped(stageState, step0)) return null;
+    const after = await evaluate(pool, valWork);
+    log(`stage ${stageState.stage} done: ${stageState.step} steps, valid ${describe(after)}`);
+    return after;
+  };
+  const stageSummary = (st: StageState) => ({
+    steps: st.step,
+    tokens: st.tokens,
+    seconds: Math.round(st.elapsedMs / 1000),
+    trainLoss: st.lossAvg,
+  });
 
   // ── stage 1 ──────────────────────────────────────────────────────────────────
   const resumedState = resumed?.state.stageState as StageState | undefined;
@@ -453,31 +486,13 @@ async function main(): Promise<number> {
     if (resumed) await pool.load(resumed.params, resumed.m, resumed.v);
     stageState = resumedState ?? newStageState(1, recipe.stage1.steps, recipe.seed * 2 + 1);
     const left = deadline - performance.now() - reserveMs;
-    const sampler = new Sampler(train, 0);
-    const before = await evaluate(pool, val.lm);
-    log(`stage 1: valid loss ${before.loss.toFixed(4)} before training`);
-    const step0 = stageState.step;
-    stageState = await trainStage({
-      pool,
-      recipe,
-      sampler,
-      state: stageState,
-      budgetMs: recipe.stage1.steps > 0 ? undefined : left * stage1Share,
-      onProgress,
-      checkpointEvery: Number(a["checkpoint-every"]),
-      saveCheckpoint,
-      stopAfter,
-    });
-    if (await stopped(stageState, step0)) return 0;
-    const after = await evaluate(pool, val.lm);
-    history.stage1 = {
-      steps: stageState.step,
-      tokens: stageState.tokens,
-      seconds: Math.round(stageState.elapsedMs / 1000),
-      trainLoss: stageState.lossAvg,
-      validLoss: after.loss,
-    };
-    log(`stage 1 done: ${stageState.step} steps, valid loss ${after.loss.toFixed(4)}`);
+    const after = await runStage(
+      val.lm,
+      recipe.stage1.steps > 0 ? undefined : left * stage1Share,
+      (e) => `loss ${e.loss.toFixed(4)}`,
+    );
+    if (!after) return 0;
+    history.stage1 = { ...stageSummary(stageState), validLoss: after.loss };
     stage = 2;
     // stage 2 starts from copies of the base norms in each direction
     const st = await pool.state();
@@ -495,31 +510,13 @@ async function main(): Promise<number> {
   // ── stage 2 ──────────────────────────────────────────────────────────────────
   {
     const left = deadline - performance.now() - reserveMs;
-    const sampler = new Sampler(train, 0);
-    const before = await evaluate(pool, val.mem);
-    log(`stage 2: valid ${JSON.stringify(before.terms)} before`);
-    const step0 = stageState.step;
-    stageState = await trainStage({
-      pool,
-      recipe,
-      sampler,
-      state: stageState,
-      budgetMs: recipe.stage2.steps > 0 ? undefined : left,
-      onProgress,
-      checkpointEvery: Number(a["checkpoint-every"]),
-      saveCheckpoint,
-      stopAfter,
-    });
-    if (await stopped(stageState, step0)) return 0;
-    const after = await evaluate(pool, val.mem);
-    history.stage2 = {
-      steps: stageState.step,
-      tokens: stageState.tokens,
-      seconds: Math.round(stageState.elapsedMs / 1000),
-      trainLoss: stageState.lossAvg,
-      valid: after.terms,
-    };
-    log(`stage 2 done: ${stageState.step} steps, valid ${JSON.stringify(after.terms)}`);
+    const after = await runStage(
+      val.mem,
+      recipe.stage2.steps > 0 ? undefined : left,
+      (e) => JSON.stringify(e.terms),
+    );
+    if (!after) return 0;
+    history.stage2 = { ...stageSummary(stageState), valid: after.terms };
   }
   await saveCheckpoint(stageState);
 
