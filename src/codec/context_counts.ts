@@ -46,6 +46,27 @@ function grown<T extends Int32Array | Float64Array>(a: T, size: number): T {
   return out;
 }
 
+// Puts entry `index` in the first free slot from `hash` (linear probing).
+function place(slots: Int32Array, hash: number, index: number): void {
+  const mask = slots.length - 1;
+  let s = hash & mask;
+  while (slots[s] !== EMPTY) s = (s + 1) & mask;
+  slots[s] = index;
+}
+
+// The slot table for one more entry after `count`: itself, or a doubled one refilled with entries
+// 0 … count-1 when it would be more than half full.
+function withRoom(
+  slots: Int32Array<ArrayBuffer>,
+  count: number,
+  hashOf: (i: number) => number,
+): Int32Array<ArrayBuffer> {
+  if (2 * (count + 1) <= slots.length) return slots;
+  const out = new Int32Array(slots.length * 2).fill(EMPTY);
+  for (let i = 0; i < count; i++) place(out, hashOf(i), i);
+  return out;
+}
+
 /** Token counts per context with bounded memory (see the module documentation). */
 export class ContextCounts {
   readonly #maxContexts: number;
@@ -82,6 +103,22 @@ export class ContextCounts {
   /** Pairs recorded. */
   get pairs(): number {
     return this.#pairs;
+  }
+
+  /** Bytes of the tables (typed arrays) held now. */
+  get bytes(): number {
+    return [
+      this.#ctxKey,
+      this.#ctxTotal,
+      this.#ctxHead,
+      this.#ctxTail,
+      this.#ctxSlots,
+      this.#pairToken,
+      this.#pairCount,
+      this.#pairNext,
+      this.#pairCtx,
+      this.#pairSlots,
+    ].reduce((a, t) => a + t.byteLength, 0);
   }
 
   /** Index of context `key` (a non-negative integer below 2^53), or -1 if it was never seen. */
@@ -152,19 +189,10 @@ export class ContextCounts {
     this.#ctxTotal[ci] = 0;
     this.#ctxHead[ci] = EMPTY;
     this.#ctxTail[ci] = EMPTY;
-    if (2 * this.#contexts > this.#ctxSlots.length) {
-      this.#ctxSlots = new Int32Array(this.#ctxSlots.length * 2).fill(EMPTY);
-      for (let i = 0; i < ci; i++) this.#placeContext(i);
-    }
-    this.#placeContext(ci);
+    const hashOf = (i: number) => hashKey(this.#ctxKey[i]);
+    this.#ctxSlots = withRoom(this.#ctxSlots, ci, hashOf);
+    place(this.#ctxSlots, hashOf(ci), ci);
     return ci;
-  }
-
-  #placeContext(ci: number): void {
-    const slots = this.#ctxSlots, mask = slots.length - 1;
-    let s = hashKey(this.#ctxKey[ci]) & mask;
-    while (slots[s] !== EMPTY) s = (s + 1) & mask;
-    slots[s] = ci;
   }
 
   #newPair(ci: number, token: number): number {
@@ -185,18 +213,9 @@ export class ContextCounts {
     if (tail === EMPTY) this.#ctxHead[ci] = pi;
     else this.#pairNext[tail] = pi;
     this.#ctxTail[ci] = pi;
-    if (2 * this.#pairs > this.#pairSlots.length) {
-      this.#pairSlots = new Int32Array(this.#pairSlots.length * 2).fill(EMPTY);
-      for (let i = 0; i < pi; i++) this.#placePair(i);
-    }
-    this.#placePair(pi);
+    const hashOf = (i: number) => hashPair(this.#pairCtx[i], this.#pairToken[i]);
+    this.#pairSlots = withRoom(this.#pairSlots, pi, hashOf);
+    place(this.#pairSlots, hashOf(pi), pi);
     return pi;
-  }
-
-  #placePair(pi: number): void {
-    const slots = this.#pairSlots, mask = slots.length - 1;
-    let s = hashPair(this.#pairCtx[pi], this.#pairToken[pi]) & mask;
-    while (slots[s] !== EMPTY) s = (s + 1) & mask;
-    slots[s] = pi;
   }
 }
