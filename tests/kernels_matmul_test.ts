@@ -109,9 +109,12 @@ const F32_FORMS = [
   { transA: true, transB: true },
 ];
 
+// Beyond the shared shapes: K past one packed block (256), full and partial 6 x 8 tiles.
+const F32_SHAPES = [...SHAPES, [13, 600, 19], [12, 257, 16], [6, 512, 8], [25, 259, 41]];
+
 Deno.test("matmul f32: every transpose form and accumulate, odd sizes", () => {
   const rand = rng(3);
-  for (const [m, k, n] of SHAPES) {
+  for (const [m, k, n] of F32_SHAPES) {
     for (const form of F32_FORMS) {
       for (const accumulate of [false, true]) {
         const a = randn(rand, m * k);

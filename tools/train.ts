@@ -115,6 +115,8 @@ const HELP = `Usage: deno task train [options]
   --batch1 N --batch2 N   batch sizes; --lr1 X --lr2 X learning rates
   --ret W            stage-2 retrieval term (InfoNCE on search keys) with weight W (default off)
   --workers N        data-parallel workers (default: CPU cores, at most 2; 1 = in-thread)
+  --deterministic    kernels without fused multiply-add: the same parameters on every machine
+                     (default: fast kernels, the same parameters run to run on one machine)
   --data-mb N        use only the first N MB of training text (quick runs)
   --checkpoint-every N    steps between checkpoints (default 200)
   --stop-after N     save a checkpoint and exit after N steps (to test --resume)
@@ -207,6 +209,7 @@ async function main(): Promise<number> {
       lr2: { type: "string" },
       ret: { type: "string" },
       workers: { type: "string" },
+      deterministic: { type: "boolean", default: false },
       "data-mb": { type: "string" },
       "checkpoint-every": { type: "string", default: "200" },
       "stop-after": { type: "string" },
@@ -369,10 +372,11 @@ async function main(): Promise<number> {
     2 * config.memorySlots + config.segmentTokens,
     config.memorySlots + config.window + 1,
   );
-  const init = { config, rank: recipe.rank, params, maxRows };
+  const deterministic = a.deterministic!;
+  const init = { config, rank: recipe.rank, params, maxRows, deterministic };
   const pool: GradPool = workers > 1
     ? await WorkerPool.create(workers, init)
-    : new LocalPool(await createWasmBackend({ deterministic: true }), init);
+    : new LocalPool(await createWasmBackend({ deterministic }), init);
   const nParams = (stage: Stage) =>
     paramSpecs(config, recipe.rank).filter((s) => s.stage === stage).reduce(
       (x, s) => x + numel(s.shape),

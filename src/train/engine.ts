@@ -51,6 +51,13 @@ export interface EngineOptions {
    */
   storeActivations?: boolean;
   /**
+   * Recompute each block's internals in the backward pass from streams rebuilt by the inverse
+   * coupling (memory independent of depth), instead of keeping them from the forward pass
+   * (default false: keeping them saves a forward pass of every block, about a fifth of a
+   * step, for a few megabytes per run at this model's sizes).
+   */
+  recompute?: boolean;
+  /**
    * Round the memory to int8 per slot row before decoding from it, as the runtime stores it
    * (default true; the gradient passes straight through). Off for finite-difference checks.
    */
@@ -148,7 +155,29 @@ interface Run {
   h: F32;
   limits: I32;
   saved: F32[] | null;
+  cache: Internals[] | null; // per block (index into view.blocks): its forward internals
 }
+
+/**
+ * One block's forward internals, kept for its backward pass: the inputs of the two norms (`xa`,
+ * `xg`) and everything F and G compute on the way to their outputs.
+ */
+type Internals = Record<(typeof INTERNALS)[number], F32>;
+const INTERNALS = [
+  "xa",
+  "xg",
+  "hA",
+  "q",
+  "k",
+  "v",
+  "att",
+  "probs",
+  "hG",
+  "a",
+  "b",
+  "sa",
+  "u",
+] as const;
 
 /** An embedded input and what its rows are, for the input gradients. */
 interface Input {
@@ -215,6 +244,8 @@ export class TrainEngine {
   #zero: F32;
   #maxRows: number;
   #store: boolean;
+  #recompute: boolean;
+  #internalsPool: Internals[] = [];
   #quantizeMemory: boolean;
   #cycleStop: boolean;
 
@@ -237,6 +268,7 @@ export class TrainEngine {
     this.rank = options.rank;
     this.#maxRows = options.maxRows;
     this.#store = options.storeActivations ?? false;
+    this.#recompute = options.recompute ?? false;
     this.#quantizeMemory = options.quantizeMemory ?? true;
     this.#cycleStop = options.cycleStopGradient ?? true;
     this.specs = paramSpecs(config, options.rank);
@@ -566,6 +598,98 @@ export class TrainEngine {
     return all.slice(S * this.config.vocabSize);
   }
 
+  /**
+   * Teacher-forced reconstruction of `tokens` from a given memory, and the gradient of its loss
+   * with respect to that memory, with every parameter frozen: the decode runs through a copy of
+   * the backward direction's view whose gradient slots are all discarded, so no parameter
+   * gradient, head gradient or optimizer state changes (a training step in progress is not
+   * disturbed). For optimizing memory slots directly against the decoder (`deno task capacity`).
+   *
+   * The memory is used as given (f32; not rounded to int8 as {@link memoryLoss} does). Rows
+   * before `scoreFrom` are context only: with `scoreFrom = k` the call scores `tokens[k..]`
+   * after `[memory | BOS | tokens[0..k-1]]`, which is how the runtime's decoder continues once
+   * its window has slid.
+   *
+   * @param memory The memory, `[memorySlots × dim]`, one row per slot.
+   * @param tokens The text; at most `maxRows − memorySlots` tokens.
+   * @param scoreFrom First scored position (default 0).
+   * @returns `loss`: mean cross-entropy (nats/token) of the scored tokens; `grad`: its gradient
+   * with respect to `memory` (`[memorySlots × dim]`); `correct`: scored positions whose argmax
+   * is the token; `scored`: how many positions were scored.
+   *
+   * @example Gradient of a tiny random model's reconstruction loss
+   * ```ts
+   * import { createReferenceBackend } from "../backend/reference.ts";
+   * import { TrainEngine } from "./engine.ts";
+   * import { initParams } from "./params.ts";
+   * const c = { vocabSize: 270, dim: 8, layers: 1, heads: 2, ffnDim: 16, memorySlots: 2,
+   *   segmentTokens: 4, window: 8, ropeTheta: 10000, normEps: 1e-5 };
+   * const eng = new TrainEngine(createReferenceBackend(), c, initParams(c, 2, 1), { rank: 2, maxRows: 16 });
+   * eng.setStage(2);
+   * const r = eng.memoryGradient(new Float32Array(16).fill(0.5), new Int32Array([65, 66, 67]));
+   * console.log(r.grad.length, r.scored); // 16 3
+   * eng.free();
+   * ```
+   */
+  memoryGradient(
+    memory: Float32Array,
+    tokens: Int32Array,
+    scoreFrom = 0,
+  ): { loss: number; grad: Float32Array; correct: number; scored: number } {
+    const be = this.backend, c = this.config, S = c.memorySlots, D = c.dim, V = c.vocabSize;
+    if (memory.length !== S * D) {
+      throw new RangeError(`Memory has ${memory.length} values, expected ${S * D}`);
+    }
+    const mem = be.f32(memory);
+    const d = this.#decode(mem, tokens, true, scoreFrom, this.#frozenView());
+    const logits = be.read(d.logits);
+    let correct = 0, scored = 0;
+    for (let j = scoreFrom; j < tokens.length; j++) {
+      const off = (S + j) * V;
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[off + v] > logits[off + best]) best = v;
+      if (best === tokens[j]) correct++;
+      scored++;
+    }
+    // Back through the tied head and the run only: #decodeBackward would also accumulate the
+    // head's and the input tables' gradients.
+    const E = this.#params.get("base.embed")!;
+    const dH = be.f32(d.run.n * D);
+    be.matmul(dH, d.dlogits!, E, d.run.n, V, D);
+    const dX = this.#backward(d.run, dH);
+    const grad = be.read(dX, 0, S * D);
+    be.free(dH);
+    be.free(dX);
+    this.#freeDecoded(d);
+    be.free(mem);
+    return { loss: d.loss, grad, correct, scored };
+  }
+
+  /**
+   * The backward direction's view with every gradient target replaced by the discard buffer
+   * (`#sink` for norms, no matrix gradient): a decode through it computes input gradients only.
+   */
+  #frozenView(): DirView {
+    const view = this.#views.get("bwd");
+    if (!view) throw new Error("Select a stage first (setStage)");
+    const lin = (l: Record<MatrixName, Lin>) => {
+      const out = {} as Record<MatrixName, Lin>;
+      for (const w of MATRICES) out[w] = { ...l[w], g: null };
+      return out;
+    };
+    return {
+      dir: view.dir,
+      blocks: view.blocks.map((b) => ({
+        ...b,
+        attnNormG: this.#sink,
+        ffnNormG: this.#sink,
+        lin: lin(b.lin),
+      })),
+      finalNorm: view.finalNorm,
+      finalNormG: this.#sink,
+    };
+  }
+
   // ── gradients and optimizer ─────────────────────────────────────────────────
 
   /**
@@ -711,6 +835,8 @@ export class TrainEngine {
     }
     for (const e of this.#eff.values()) be.free(e.w), be.free(e.g);
     for (const b of Object.values(this.#s)) be.free(b);
+    for (const t of this.#internalsPool) for (const b of Object.values(t)) be.free(b);
+    this.#internalsPool = [];
     be.free(this.#sink);
     be.free(this.#zero);
     if (this.#headGradT) be.free(this.#headGradT);
@@ -790,8 +916,18 @@ export class TrainEngine {
 
   // ── decode (backward direction) ─────────────────────────────────────────────
 
-  /** Context `[memory (S) | BOS | tokens[0..L-2]]`, targets `tokens` on the rows from BOS on. */
-  #decode(mem: F32 | null, tokens: Int32Array, grad: boolean): Decoded {
+  /**
+   * Context `[memory (S) | BOS | tokens[0..L-2]]`, targets `tokens` on the rows from BOS on
+   * (only from row `scoreFrom` on: earlier rows are context). `view` defaults to the direction's
+   * trained view; {@link memoryGradient} passes a frozen one.
+   */
+  #decode(
+    mem: F32 | null,
+    tokens: Int32Array,
+    grad: boolean,
+    scoreFrom = 0,
+    view: DirView = this.#views.get("bwd")!,
+  ): Decoded {
     const be = this.backend, c = this.config, V = c.vocabSize;
     const S = mem ? c.memorySlots : 0, L = tokens.length, n = S + L;
     const rows: { kind: "mem" | "text"; id: number }[] = [];
@@ -800,10 +936,10 @@ export class TrainEngine {
     for (let j = 0; j < L; j++) {
       rows.push({ kind: "text", id: j === 0 ? BOS_ID : tokens[j - 1] });
       limits[S + j] = S + j + 1;
-      targets[S + j] = tokens[j];
+      if (j >= scoreFrom) targets[S + j] = tokens[j];
     }
     const input = this.#input(rows, limits, mem, null, 0);
-    const run = this.#forward(this.#views.get("bwd")!, input);
+    const run = this.#forward(view, input);
     const logits = be.f32(n * V);
     be.matmul(logits, run.h, this.#params.get("base.embed")!, n, c.dim, V, { transB: true });
     const dlogits = grad ? be.f32(n * V) : null;
@@ -990,27 +1126,31 @@ export class TrainEngine {
       h: be.f32(nd),
       limits: input.limits,
       saved: this.#store ? [] : null,
+      cache: this.#store || this.#recompute ? null : view.blocks.map(() => this.#takeInternals()),
     };
     be.copy(run.x1, 0, input.x, 0, nd);
     be.copy(run.x2, 0, input.x, 0, nd);
     const save = () => {
       if (run.saved) run.saved.push(be.f32(be.read(run.x1)), be.f32(be.read(run.x2)));
     };
+    // Where block l's internals go: its own set when they are kept, else the shared scratch.
+    const at = (l: number) => run.cache?.[l] ?? this.#sharedInternals();
     if (view.dir === "fwd") {
-      for (const b of view.blocks) {
+      for (let l = 0; l < view.blocks.length; l++) {
+        const b = view.blocks[l];
         save();
-        this.#attn(b, run.x2, n, run.limits);
+        this.#attn(b, run.x2, n, run.limits, at(l));
         be.couple(run.x1, run.x1, f, nd, false); // y1 = x1 + F(x2)
-        this.#ffn(b, run.x1, n);
+        this.#ffn(b, run.x1, n, at(l));
         be.couple(run.x2, run.x2, f, nd, false); // y2 = x2 + G(y1)
       }
     } else {
       for (let l = view.blocks.length - 1; l >= 0; l--) {
         save();
         const b = view.blocks[l];
-        this.#ffn(b, run.x1, n);
+        this.#ffn(b, run.x1, n, at(l));
         be.couple(run.x2, run.x2, f, nd, true); // x2 = y2 − G(y1)
-        this.#attn(b, run.x2, n, run.limits);
+        this.#attn(b, run.x2, n, run.limits, at(l));
         be.couple(run.x1, run.x1, f, nd, true); // x1 = y1 − F(x2)
       }
     }
@@ -1039,36 +1179,61 @@ export class TrainEngine {
       be.free(x1), be.free(x2);
       void l;
     };
-    if (view.dir === "fwd") {
+    if (run.cache) {
+      // Internals kept from the forward pass: no recomputation, no inverse coupling.
+      const neg = view.dir === "bwd";
+      const order = view.blocks.map((_, l) => l);
+      if (!neg) order.reverse();
+      for (const l of order) {
+        const b = view.blocks[l], t = run.cache[l];
+        if (!neg) {
+          // y2 = x2 + G(y1): dy1 += G'ᵀ dy2; y1 = x1 + F(x2): dx2 += F'ᵀ dy1
+          this.#ffnBackward(b, s.dx2, t.xg, n, s.tmp, t);
+          be.add(s.dx1, s.dx1, s.tmp, nd);
+          this.#attnBackward(b, s.dx1, t.xa, n, s.tmp, t);
+          be.add(s.dx2, s.dx2, s.tmp, nd);
+        } else {
+          // x1' = x1 − F(x2'): dx2' −= F'ᵀ dx1'; x2' = x2 − G(x1): dx1 −= G'ᵀ dx2'
+          be.couple(s.neg, this.#zero, s.dx1, nd, true);
+          this.#attnBackward(b, s.neg, t.xa, n, s.tmp, t);
+          be.add(s.dx2, s.dx2, s.tmp, nd);
+          be.couple(s.neg, this.#zero, s.dx2, nd, true);
+          this.#ffnBackward(b, s.neg, t.xg, n, s.tmp, t);
+          be.add(s.dx1, s.dx1, s.tmp, nd);
+        }
+      }
+    } else if (view.dir === "fwd") {
+      const sh = this.#sharedInternals();
       for (let l = view.blocks.length - 1; l >= 0; l--) {
         const b = view.blocks[l];
         // y2 = x2 + G(y1): recompute G(y1), x2 = y2 − G(y1); dy1 += G'ᵀ dy2
-        this.#ffn(b, run.x1, n);
+        this.#ffn(b, run.x1, n, sh);
         if (!run.saved) be.couple(run.x2, run.x2, s.f, nd, true);
-        this.#ffnBackward(b, s.dx2, run.x1, n, s.tmp);
+        this.#ffnBackward(b, s.dx2, run.x1, n, s.tmp, sh);
         be.add(s.dx1, s.dx1, s.tmp, nd);
         // y1 = x1 + F(x2): recompute F(x2), x1 = y1 − F(x2); dx2 += F'ᵀ dy1
         if (run.saved) restore(l);
-        this.#attn(b, run.x2, n, run.limits);
+        this.#attn(b, run.x2, n, run.limits, sh);
         if (!run.saved) be.couple(run.x1, run.x1, s.f, nd, true);
-        this.#attnBackward(b, s.dx1, run.x2, n, s.tmp);
+        this.#attnBackward(b, s.dx1, run.x2, n, s.tmp, sh);
         be.add(s.dx2, s.dx2, s.tmp, nd);
       }
     } else {
+      const sh = this.#sharedInternals();
       for (let l = 0; l < view.blocks.length; l++) {
         const b = view.blocks[l];
         // x1' = x1 − F(x2'): recompute F(x2'), x1 = x1' + F(x2'); dx2' −= F'ᵀ dx1'
-        this.#attn(b, run.x2, n, run.limits);
+        this.#attn(b, run.x2, n, run.limits, sh);
         be.couple(s.neg, this.#zero, s.dx1, nd, true);
-        this.#attnBackward(b, s.neg, run.x2, n, s.tmp);
+        this.#attnBackward(b, s.neg, run.x2, n, s.tmp, sh);
         be.add(s.dx2, s.dx2, s.tmp, nd);
         if (run.saved) restore(l);
         else be.couple(run.x1, run.x1, s.f, nd, false);
         // x2' = x2 − G(x1): recompute G(x1), x2 = x2' + G(x1); dx1 −= G'ᵀ dx2'
-        this.#ffn(b, run.x1, n);
+        this.#ffn(b, run.x1, n, sh);
         if (!run.saved) be.couple(run.x2, run.x2, s.f, nd, false);
         be.couple(s.neg, this.#zero, s.dx2, nd, true);
-        this.#ffnBackward(b, s.neg, run.x1, n, s.tmp);
+        this.#ffnBackward(b, s.neg, run.x1, n, s.tmp, sh);
         be.add(s.dx1, s.dx1, s.tmp, nd);
       }
     }
@@ -1081,6 +1246,30 @@ export class TrainEngine {
     const be = this.backend;
     be.free(run.x1), be.free(run.x2), be.free(run.h);
     for (const b of run.saved ?? []) be.free(b);
+    if (run.cache) this.#internalsPool.push(...run.cache);
+  }
+
+  // The shared scratch as a set of internals (without the norm inputs: recomputation rebuilds
+  // them in the streams).
+  #sharedInternals(): Internals {
+    return this.#s as unknown as Internals;
+  }
+
+  // A set of block internals sized for maxRows rows, from the pool or new.
+  #takeInternals(): Internals {
+    const got = this.#internalsPool.pop();
+    if (got) return got;
+    const be = this.backend, c = this.config, R = this.#maxRows;
+    const t = {} as Internals;
+    for (const name of INTERNALS) {
+      const size = name === "probs"
+        ? c.heads * R * R
+        : ["a", "b", "sa", "u"].includes(name)
+        ? R * c.ffnDim
+        : R * c.dim;
+      t[name] = be.f32(size);
+    }
+    return t;
   }
 
   // ── block pieces ────────────────────────────────────────────────────────────
@@ -1097,8 +1286,9 @@ export class TrainEngine {
   }
 
   // F(x) = Wo·attention(rope(Wq·h), rope(Wk·h), Wv·h), h = RMSNorm(x), into s.f; keeps internals.
-  #attn(b: BlockView, x: F32, n: number, limits: I32): void {
-    const be = this.backend, c = this.config, s = this.#s, D = c.dim, hd = headDim(c);
+  #attn(b: BlockView, x: F32, n: number, limits: I32, s: Internals): void {
+    const be = this.backend, c = this.config, D = c.dim, hd = headDim(c);
+    if (s.xa !== undefined) be.copy(s.xa, 0, x, 0, n * D);
     be.rmsnorm(s.hA, x, b.attnNorm, n, D, c.normEps);
     this.#lin(s.q, s.hA, b.lin.wq, n);
     this.#lin(s.k, s.hA, b.lin.wk, n);
@@ -1114,14 +1304,14 @@ export class TrainEngine {
       { tq: n, tk: n, heads: c.heads, headDim: hd },
       s.probs,
     );
-    this.#lin(s.f, s.att, b.lin.wo, n);
+    this.#lin(this.#s.f, s.att, b.lin.wo, n);
   }
 
   // Backward of the last #attn: dF → dx (written to `dx`), parameter gradients accumulated.
-  #attnBackward(b: BlockView, dF: F32, x: F32, n: number, dx: F32): void {
+  #attnBackward(b: BlockView, dF: F32, x: F32, n: number, dx: F32, t: Internals): void {
     const be = this.backend, c = this.config, s = this.#s, D = c.dim, hd = headDim(c);
-    this.#linBackward(s.dAtt, dF, s.att, b.lin.wo, n, false);
-    be.attentionBackward(s.dq, s.dk, s.dv, s.dAtt, s.q, s.k, s.v, s.probs, {
+    this.#linBackward(s.dAtt, dF, t.att, b.lin.wo, n, false);
+    be.attentionBackward(s.dq, s.dk, s.dv, s.dAtt, t.q, t.k, t.v, t.probs, {
       tq: n,
       tk: n,
       heads: c.heads,
@@ -1129,31 +1319,32 @@ export class TrainEngine {
     });
     be.rope(s.dq, n, c.heads, hd, 0, c.ropeTheta, true);
     be.rope(s.dk, n, c.heads, hd, 0, c.ropeTheta, true);
-    this.#linBackward(s.dh, s.dq, s.hA, b.lin.wq, n, false);
-    this.#linBackward(s.dh, s.dk, s.hA, b.lin.wk, n, true);
-    this.#linBackward(s.dh, s.dv, s.hA, b.lin.wv, n, true);
+    this.#linBackward(s.dh, s.dq, t.hA, b.lin.wq, n, false);
+    this.#linBackward(s.dh, s.dk, t.hA, b.lin.wk, n, true);
+    this.#linBackward(s.dh, s.dv, t.hA, b.lin.wv, n, true);
     be.rmsnormBackward(dx, b.attnNormG, s.dh, x, b.attnNorm, n, D, c.normEps);
   }
 
   // G(x) = W2·(silu(W1·h) ⊙ W3·h), h = RMSNorm(x), into s.f; keeps internals.
-  #ffn(b: BlockView, x: F32, n: number): void {
-    const be = this.backend, c = this.config, s = this.#s, nf = n * c.ffnDim;
+  #ffn(b: BlockView, x: F32, n: number, s: Internals): void {
+    const be = this.backend, c = this.config, nf = n * c.ffnDim;
+    if (s.xg !== undefined) be.copy(s.xg, 0, x, 0, n * c.dim);
     be.rmsnorm(s.hG, x, b.ffnNorm, n, c.dim, c.normEps);
     this.#lin(s.a, s.hG, b.lin.w1, n);
     this.#lin(s.b, s.hG, b.lin.w3, n);
     be.silu(s.sa, s.a, nf);
     be.mul(s.u, s.sa, s.b, nf);
-    this.#lin(s.f, s.u, b.lin.w2, n);
+    this.#lin(this.#s.f, s.u, b.lin.w2, n);
   }
 
-  #ffnBackward(b: BlockView, dG: F32, x: F32, n: number, dx: F32): void {
+  #ffnBackward(b: BlockView, dG: F32, x: F32, n: number, dx: F32, t: Internals): void {
     const be = this.backend, c = this.config, s = this.#s, nf = n * c.ffnDim;
-    this.#linBackward(s.du, dG, s.u, b.lin.w2, n, false);
-    be.mul(s.ds, s.du, s.b, nf);
-    be.mul(s.db, s.du, s.sa, nf);
-    be.siluBackward(s.da, s.ds, s.a, nf);
-    this.#linBackward(s.dh, s.da, s.hG, b.lin.w1, n, false);
-    this.#linBackward(s.dh, s.db, s.hG, b.lin.w3, n, true);
+    this.#linBackward(s.du, dG, t.u, b.lin.w2, n, false);
+    be.mul(s.ds, s.du, t.b, nf);
+    be.mul(s.db, s.du, t.sa, nf);
+    be.siluBackward(s.da, s.ds, t.a, nf);
+    this.#linBackward(s.dh, s.da, t.hG, b.lin.w1, n, false);
+    this.#linBackward(s.dh, s.db, t.hG, b.lin.w3, n, true);
     be.rmsnormBackward(dx, b.ffnNormG, s.dh, x, b.ffnNorm, n, c.dim, c.normEps);
   }
 }

@@ -28,6 +28,12 @@ export interface PoolInit {
   params: Map<string, Float32Array>;
   /** Scratch rows per run. */
   maxRows: number;
+  /**
+   * Kernels in deterministic mode (multiply, then add: the same bits on every machine) instead
+   * of the default fast mode (relaxed fused multiply-add where the engine has it: the same bits
+   * run to run on one machine, possibly other bits on another).
+   */
+  deterministic?: boolean;
 }
 
 /** A batch of work: stage-1 sequences or stage-2 samples, each with its gradient weight. */
@@ -198,7 +204,7 @@ export class LocalPool implements GradPool {
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 /**
- * A pool of Deno workers (`worker.ts`), each with its own deterministic WebAssembly backend.
+ * A pool of Deno workers (`worker.ts`), each with its own WebAssembly backend.
  */
 export class WorkerPool implements GradPool {
   /** Number of workers. */

@@ -1,6 +1,6 @@
 /**
- * Entry point of a training worker (see `WorkerPool` in `pool.ts`): owns one deterministic
- * WebAssembly backend and one engine, and answers the pool's messages.
+ * Entry point of a training worker (see `WorkerPool` in `pool.ts`): owns one WebAssembly backend
+ * (fast or deterministic kernels, as `PoolInit.deterministic` says) and one engine, and answers the pool's messages.
  *
  * @module
  */
@@ -15,7 +15,7 @@ let engine: TrainEngine | null = null;
 async function handle(msg: Record<string, unknown>): Promise<[unknown, Transferable[]]> {
   if (msg.type === "init") {
     const init = msg.init as PoolInit;
-    const backend = await createWasmBackend({ deterministic: true });
+    const backend = await createWasmBackend({ deterministic: init.deterministic ?? false });
     engine = new TrainEngine(backend, init.config, init.params, {
       rank: init.rank,
       maxRows: init.maxRows,

@@ -1,10 +1,12 @@
 /**
- * The one module that touches the WebAssembly kernels: loads `r3mem_kernels.wasm` with
- * `@assemblyscript/loader` and describes its exports. Nothing else imports the binary.
+ * The one module that touches the WebAssembly kernels: loads `r3mem_kernels.wasm` and describes
+ * its exports. Nothing else imports the binary. The module imports only AssemblyScript's
+ * `env.abort`, so it is instantiated directly (no loader package): the library has no
+ * dependencies and loads wherever it is served from (a file, JSR, any HTTP server, Node.js).
  *
  * @module
  */
-import { instantiate } from "@assemblyscript/loader";
+import { readUrl } from "../../local_file.ts";
 
 type Ptr = number;
 
@@ -42,7 +44,7 @@ export interface KernelExports {
     fast: number,
     scratch: Ptr,
   ): void;
-  matmul_f32_scratch_bytes(k: number): number;
+  matmul_f32_scratch_bytes(m: number, k: number, n: number): number;
   // elementwise / rows
   add_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
   axpy_f32(out: Ptr, x: Ptr, alpha: number, n: number): void;
@@ -137,10 +139,28 @@ export const KERNELS_URLS: Record<KernelVariant, URL> = {
 export const KERNELS_URL: URL = KERNELS_URLS.relaxed;
 
 async function readBinary(url: URL): Promise<Uint8Array> {
-  if (url.protocol === "file:" && typeof Deno !== "undefined") return await Deno.readFile(url);
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`Cannot load kernels from ${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  try {
+    return await readUrl(url);
+  } catch (e) {
+    throw new Error(`Cannot load kernels from ${url}: ${e instanceof Error ? e.message : e}`, {
+      cause: e,
+    });
+  }
+}
+
+/** `env.abort` for an AssemblyScript module: its message and file, thrown as an `Error`. */
+function abortImport(memory: () => WebAssembly.Memory | undefined) {
+  // An AssemblyScript string is UTF-16 code units with its byte length in the u32 before it.
+  const text = (ptr: number): string => {
+    const mem = memory();
+    if (!mem || ptr < 4 || ptr > mem.buffer.byteLength) return "?";
+    const bytes = new DataView(mem.buffer).getUint32(ptr - 4, true);
+    if (ptr + bytes > mem.buffer.byteLength) return "?";
+    return new TextDecoder("utf-16le").decode(new Uint8Array(mem.buffer, ptr, bytes));
+  };
+  return (msg: number, file: number, line: number, column: number): never => {
+    throw new Error(`Kernel abort: ${text(msg)} at ${text(file)}:${line}:${column}`);
+  };
 }
 
 /** The kernels, and which build they are. */
@@ -169,6 +189,9 @@ export async function loadKernels(
       bytes = await readBinary(KERNELS_URLS.portable);
     }
   }
-  const { exports } = await instantiate<Record<string, unknown>>(bytes as BufferSource, {});
-  return { ...(exports as unknown as KernelExports), variant };
+  const module: { exports?: KernelExports } = {};
+  const imports = { env: { abort: abortImport(() => module.exports?.memory) } };
+  const { instance } = await WebAssembly.instantiate(bytes as BufferSource, imports);
+  module.exports = instance.exports as unknown as KernelExports;
+  return { ...module.exports, variant };
 }

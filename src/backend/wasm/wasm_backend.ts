@@ -245,7 +245,7 @@ class WasmBackend implements Backend {
       opts.transB ? 1 : 0,
       opts.accumulate ? 1 : 0,
       this.deterministic ? 0 : 1,
-      this.#scratchFor(this.k.matmul_f32_scratch_bytes(k)),
+      this.#scratchFor(this.k.matmul_f32_scratch_bytes(m, k, n)),
     );
   }
 
