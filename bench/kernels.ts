@@ -13,8 +13,12 @@
  *
  * @module
  */
-import Benchmark from "benchmark";
-import type * as OrtWeb from "onnxruntime-web";
+// Benchmark tools come with explicit specifiers, not through deno.json: `deno task start` and the
+// library never download them.
+// deno-lint-ignore no-import-prefix
+import Benchmark from "npm:benchmark@2.1.4";
+// deno-lint-ignore no-import-prefix
+import type * as OrtWeb from "npm:onnxruntime-web@1.30.0";
 import type { Backend } from "../src/backend/backend.ts";
 import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
 import { mulberry32 as rng } from "../src/prng.ts";
@@ -311,7 +315,8 @@ function ortRunner(ort: Ort, options: SessionOptions): Runner {
 }
 
 async function loadOrtWeb(): Promise<Runner> {
-  const ort = await import("onnxruntime-web");
+  // deno-lint-ignore no-import-prefix
+  const ort = await import("npm:onnxruntime-web@1.30.0");
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.simd = true;
   ort.env.wasm.proxy = false;
@@ -319,7 +324,8 @@ async function loadOrtWeb(): Promise<Runner> {
 }
 
 async function loadOrtNode(): Promise<Runner> {
-  const ort = await import("onnxruntime-node");
+  // deno-lint-ignore no-import-prefix
+  const ort = await import("npm:onnxruntime-node@1.30.0");
   return ortRunner(ort as unknown as Ort, {
     executionProviders: ["cpu"],
     graphOptimizationLevel: "all",

@@ -24,7 +24,8 @@ Deno.test({
   sanitizeOps: false, // the browser's pipes and timers belong to playwright
   sanitizeResources: false,
   fn: async () => {
-    const { chromium } = await import("playwright-core");
+    // deno-lint-ignore no-import-prefix
+    const { chromium } = await import("npm:playwright-core@1.65.1");
     const t = await createTestApp();
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, t.app.fetch);
     const browser = await chromium.launch({

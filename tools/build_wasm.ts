@@ -10,7 +10,9 @@
  *
  * @module
  */
-import asc from "assemblyscript/asc";
+// The compiler comes with an explicit specifier, not through deno.json: only this task pulls it.
+// deno-lint-ignore no-import-prefix
+import asc from "npm:assemblyscript@0.28.20/asc";
 
 /** The committed modules, by variant. */
 export const WASM_PATHS: Record<WasmVariant, URL> = {

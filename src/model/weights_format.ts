@@ -19,6 +19,7 @@
  * @module
  */
 import { FormatError, InputError } from "../errors.ts";
+import { readUrl } from "../local_file.ts";
 
 /** The four bytes every weights file starts with: `R3MW`. */
 export const WEIGHTS_MAGIC: Uint8Array = new Uint8Array([0x52, 0x33, 0x4d, 0x57]);
@@ -537,7 +538,7 @@ function furthestRegionEnd(header: unknown): number {
 
 /**
  * Loads and verifies a weights file from a URL (`http:`, `https:`, `file:`; in Deno `file:`
- * URLs are read with `Deno.readFile`), a URL string, or bytes already in memory.
+ * URLs are read from the disk in Deno and Node.js), a URL string, or bytes already in memory.
  *
  * @param source Where the file is.
  * @returns The verified file, as {@link readWeights} returns it.
@@ -575,16 +576,7 @@ export async function loadWeightsFrom(
   }
   let bytes: Uint8Array;
   try {
-    const deno = (globalThis as { Deno?: { readFile(u: URL): Promise<Uint8Array> } }).Deno;
-    if (url.protocol === "file:" && deno) bytes = await deno.readFile(url);
-    else {
-      const res = await fetch(url);
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status} ${res.statusText}`);
-      }
-      bytes = new Uint8Array(await res.arrayBuffer());
-    }
+    bytes = await readUrl(url);
   } catch (e) {
     throw new InputError(
       `Could not load model weights from ${url.href}: ${e instanceof Error ? e.message : e}`,
