@@ -93,6 +93,25 @@ Deno.test("deno task train: a tiny run exports a working model; --resume gives t
       const scales = (x: typeof t) => ("scales" in x ? x.scales : undefined);
       assert(same(t.data, u.data) && same(scales(t), scales(u)), `tensor ${name} differs`);
     }
+    assertEquals(manifest.history.parts.length, 1);
+    const parts2 = JSON.parse(await Deno.readTextFile(`${dir2}/out/r3mem-default.json`))
+      .history.parts;
+    assertEquals(parts2.map((p: { to: { step: number } }) => p.to.step), [4, 6]);
+
+    // A new machine: the checkpoint is gone, the master (with loop state) carries the run on,
+    // with fresh optimizer moments. The run finishes and records both parts.
+    const dir3 = `${dir}/moved`;
+    await Deno.mkdir(dir3);
+    await Deno.symlink(`${dir}/corpus`, `${dir3}/corpus`);
+    await train(dir3, ["--stop-after", "4"]);
+    await Deno.remove(`${dir3}/work/checkpoint.r3w`);
+    await train(dir3, ["--resume"]);
+    const m3 = JSON.parse(await Deno.readTextFile(`${dir3}/out/r3mem-default.json`));
+    assertEquals(m3.history.parts.length, 2);
+    assertEquals(m3.history.parts[1].resumedFrom, `${dir3}/work/master.r3w`);
+    assertEquals([m3.history.stage1.steps, m3.history.stage2.steps], [6, 6]);
+    const r3b = await R3Mem.load({ weights: await Deno.readFile(`${dir3}/out/r3mem-default.r3w`) });
+    assertEquals(await r3b.reconstruct(await r3b.compress(text)), text);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -96,6 +96,9 @@ function withRetrieval(recipe: Recipe, ret: string | undefined): void {
   recipe.sampling = { ...recipe.sampling, queryDrop: w > 0 ? 1 / 3 : undefined };
 }
 
+/** Steps over which the learning rate ramps up again after resuming without optimizer moments. */
+const REWARM_STEPS = 50;
+
 const HELP = `Usage: deno task train [options]
 
   --minutes N        time budget for the whole recipe (default 150)
@@ -106,7 +109,12 @@ const HELP = `Usage: deno task train [options]
   --name NAME        file name of the model (default r3mem-default)
   --work DIR         checkpoints and the f32 master (default build/train)
   --corpus DIR       corpus directory (default .corpus)
-  --resume           continue from DIR/checkpoint.r3w (work dir)
+  --resume           continue from WORK/checkpoint.r3w; when it is gone (a new machine), from
+                     WORK/master.r3w or --from FILE, a master with loop state (written at every
+                     stop), with fresh optimizer moments and the learning rate re-warmed
+  --from FILE        with --resume: the checkpoint or master to continue from
+  --part-minutes N   stop this invocation after N minutes (checkpoint + master), plan as usual:
+                     a run of --minutes in parts, each continued with --resume
   --restage2         with --resume at the start of stage 2: use this version's stage-2 recipe
                      (and --rank, --lr2, --batch2, --steps2), re-initialising the adapters
   --seed N           seed of initialisation and sampling (default 1)
@@ -199,6 +207,8 @@ async function main(): Promise<number> {
       work: { type: "string", default: "build/train" },
       corpus: { type: "string", default: ".corpus" },
       resume: { type: "boolean", default: false },
+      from: { type: "string" },
+      "part-minutes": { type: "string" },
       seed: { type: "string", default: "1" },
       steps: { type: "string" },
       steps1: { type: "string" },
@@ -237,6 +247,10 @@ async function main(): Promise<number> {
   await Deno.mkdir(a.work!, { recursive: true });
   await Deno.mkdir(a.out!, { recursive: true });
   const ckptPath = `${a.work}/checkpoint.r3w`;
+  const masterPath = `${a.work}/master.r3w`;
+  const partDeadline = a["part-minutes"] === undefined
+    ? undefined
+    : t0 + Number(a["part-minutes"]) * 60_000;
 
   // ── recipe, tokenizer and parameters (fresh or resumed) ──────────────────────
   let recipe: Recipe;
@@ -244,12 +258,27 @@ async function main(): Promise<number> {
   let params: Map<string, Float32Array>;
   let resumed: Awaited<ReturnType<typeof readMasterFile>> | null = null;
   const history: Record<string, unknown> = {};
+  let resumedFrom: string | null = null;
   if (a.resume) {
-    if (!(await exists(ckptPath))) {
-      console.error(`--resume: no checkpoint at ${ckptPath}`);
+    resumedFrom = a.from ??
+      ((await exists(ckptPath)) ? ckptPath : (await exists(masterPath)) ? masterPath : null);
+    if (!resumedFrom) {
+      console.error(`--resume: no checkpoint at ${ckptPath} and no master at ${masterPath}`);
       return 1;
     }
-    resumed = await readMasterFile(await Deno.readFile(ckptPath));
+    resumed = await readMasterFile(await Deno.readFile(resumedFrom));
+    if (!resumed.state.stageState) {
+      console.error(
+        `--resume: ${resumedFrom} has no loop state (a master written before resumable masters)`,
+      );
+      return 1;
+    }
+    if (resumed.m.size === 0) {
+      // A master: no optimizer moments. Start them afresh and ramp the learning rate up again.
+      const st = resumed.state.stageState as StageState;
+      st.rewarm = { from: st.step, steps: REWARM_STEPS };
+      log(`${resumedFrom} has no optimizer state: re-warming over ${REWARM_STEPS} steps`);
+    }
     recipe = resumed.state.recipe as Recipe;
     tokenizer = Tokenizer.fromBytes(resumed.tokenizer);
     params = resumed.params;
@@ -291,9 +320,9 @@ async function main(): Promise<number> {
       );
     }
     log(
-      `resuming from ${ckptPath}: stage ${(resumed.state.stageState as StageState).stage}, step ${
-        (resumed.state.stageState as StageState).step
-      }`,
+      `resuming from ${resumedFrom}: stage ${
+        (resumed.state.stageState as StageState).stage
+      }, step ${(resumed.state.stageState as StageState).step}`,
     );
   } else {
     const base = CONFIGS[a.config!];
@@ -397,7 +426,43 @@ async function main(): Promise<number> {
     history,
   });
   let stageState: StageState;
-  const saveCheckpoint = async (s: StageState) => {
+  // This invocation, for the manifest's record of every part of a run.
+  const firstState = resumed?.state.stageState as StageState | undefined;
+  const part = {
+    command: `deno task train ${Deno.args.join(" ")}`.trim(),
+    startedAt: new Date().toISOString(),
+    resumedFrom,
+    kernels: deterministic ? "deterministic" : "fast",
+    workers,
+    from: { stage: firstState?.stage ?? 1, step: firstState?.step ?? 0 },
+  };
+  const tokensAtStart = { 1: 0, 2: 0 } as Record<number, number>;
+  if (firstState) tokensAtStart[firstState.stage] = firstState.tokens;
+  const recordPart = (s: StageState) => {
+    const parts = (history.parts ?? []) as unknown[];
+    const done = { 1: 0, 2: 0 } as Record<number, number>;
+    if (s.stage === 2) {
+      done[2] = s.tokens - tokensAtStart[2];
+      const s1 = history.stage1 as { tokens?: number } | undefined;
+      if (part.from.stage === 1 && s1?.tokens) done[1] = s1.tokens - tokensAtStart[1];
+    } else done[1] = s.tokens - tokensAtStart[1];
+    parts.push({
+      ...part,
+      to: { stage: s.stage, step: s.step },
+      tokens: done[1] + done[2],
+      seconds: Math.round((performance.now() - t0) / 1000),
+    });
+    history.parts = parts;
+  };
+  const loopState = (s: StageState) => ({
+    recipe,
+    stageState: s,
+    history,
+    maxBytes: Number.isFinite(maxBytes) ? maxBytes : null,
+  });
+  // The checkpoint (with optimizer moments) or, withMoments false, a master that carries the
+  // loop state and can be resumed on another machine (see --resume).
+  const saveCheckpoint = async (s: StageState, path = ckptPath, withMoments = true) => {
     const st = await pool.state();
     const bytes = await writeMasterFile(
       {
@@ -409,17 +474,12 @@ async function main(): Promise<number> {
         metadata: meta(),
       },
       {
-        m: st.m,
-        v: st.v,
-        state: {
-          recipe,
-          stageState: s,
-          history,
-          maxBytes: Number.isFinite(maxBytes) ? maxBytes : null,
-        },
+        m: withMoments ? st.m : new Map(),
+        v: withMoments ? st.v : new Map(),
+        state: loopState(s),
       },
     );
-    await writeAtomic(ckptPath, bytes);
+    await writeAtomic(path, bytes);
   };
   let lastPrint = 0;
   const onProgress = (p: Progress) => {
@@ -440,11 +500,18 @@ async function main(): Promise<number> {
   const reserveMs = Math.max(30_000, budgetMs * 0.02);
   let stopAfter = a["stop-after"] === undefined ? undefined : Number(a["stop-after"]);
   const stopped = async (s: StageState, before: number) => {
-    if (stopAfter === undefined) return false;
-    stopAfter -= s.step - before;
-    if (stopAfter > 0) return false;
+    const partOver = partDeadline !== undefined && performance.now() >= partDeadline &&
+      s.step < s.totalSteps;
+    if (stopAfter !== undefined) stopAfter -= s.step - before;
+    if (!partOver && (stopAfter === undefined || stopAfter > 0)) return false;
+    recordPart(s);
     await saveCheckpoint(s);
-    log(`stopped after --stop-after steps; continue with --resume`);
+    await saveCheckpoint(s, masterPath, false);
+    log(
+      `stopped (${
+        partOver ? "--part-minutes" : "--stop-after"
+      }) at stage ${s.stage} step ${s.step}/${s.totalSteps}: ${ckptPath}, ${masterPath}; continue with --resume`,
+    );
     await pool.close();
     return true;
   };
@@ -469,6 +536,7 @@ async function main(): Promise<number> {
       checkpointEvery: Number(a["checkpoint-every"]),
       saveCheckpoint,
       stopAfter,
+      stopAtMs: partDeadline,
     });
     if (await stopped(stageState, step0)) return null;
     const after = await evaluate(pool, valWork);
@@ -522,6 +590,7 @@ async function main(): Promise<number> {
     if (!after) return 0;
     history.stage2 = { ...stageSummary(stageState), valid: after.terms };
   }
+  recordPart(stageState);
   await saveCheckpoint(stageState);
 
   // ── export ───────────────────────────────────────────────────────────────────
@@ -531,7 +600,8 @@ async function main(): Promise<number> {
   const metadata = {
     ...meta(),
     trainedAt: new Date().toISOString(),
-    durationSeconds: Math.round((performance.now() - t0) / 1000),
+    // every part of the run (one, unless it was stopped and resumed)
+    durationSeconds: (history.parts as { seconds: number }[]).reduce((x, p) => x + p.seconds, 0),
     workers: pool.size,
     steps: { stage1: (history.stage1 as { steps?: number })?.steps ?? 0, stage2: stageState.step },
     finalLosses: {
@@ -550,14 +620,16 @@ async function main(): Promise<number> {
   };
   const modelPath = `${a.out}/${a.name}.r3w`;
   await writeAtomic(modelPath, await writeModelFile(input));
-  await writeAtomic(`${a.work}/master.r3w`, await writeMasterFile(input));
+  // The master keeps the loop state (not the optimizer's), so the run can be continued from it.
+  await writeAtomic(
+    masterPath,
+    await writeMasterFile(input, { m: new Map(), v: new Map(), state: loopState(stageState) }),
+  );
   await Deno.writeTextFile(`${a.out}/${a.name}.json`, JSON.stringify(metadata, null, 2) + "\n");
   log(
     `wrote ${modelPath} (${
       (await Deno.stat(modelPath)).size
-    } bytes), ${a.work}/master.r3w, ${a.out}/${a.name}.json in ${
-      fmtTime(performance.now() - tStart)
-    }`,
+    } bytes), ${masterPath}, ${a.out}/${a.name}.json in ${fmtTime(performance.now() - tStart)}`,
   );
   await pool.close();
   return 0;

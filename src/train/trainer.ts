@@ -67,6 +67,12 @@ export interface StageState {
   lossAvg: number;
   /** Last step's loss terms (stage 2: rec, fwd, cyc). */
   last: Record<string, number>;
+  /**
+   * Set when the stage resumed without optimizer moments (from a master, not a checkpoint): the
+   * learning rate ramps up again over `steps` steps after step `from`, and AdamW's bias
+   * correction counts from there, as for fresh moments.
+   */
+  rewarm?: { from: number; steps: number };
 }
 
 /** One progress report. */
@@ -105,6 +111,11 @@ export interface StageRun {
   saveCheckpoint?: (state: StageState) => Promise<void>;
   /** Return after this many steps of this call even if the stage is not done (testing resume). */
   stopAfter?: number;
+  /**
+   * Return once `performance.now()` passes this, even if the stage is not done (a run in parts);
+   * unlike `budgetMs` it does not shorten the plan.
+   */
+  stopAtMs?: number;
 }
 
 /** A fresh state for `stage`. */
@@ -236,7 +247,9 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     const step = state.step + 1;
     // Until planned, the schedule assumes a long run (only warmup steps happen before planning).
     const total = state.totalSteps > 0 ? state.totalSteps : 1e9;
-    const lr = learningRate(step, total, r);
+    const rw = state.rewarm;
+    const lr = learningRate(step, total, r) *
+      (rw ? Math.min(1, (step - rw.from) / Math.max(1, rw.steps)) : 1);
     const { work, tokens } = makeBatch(state.stage, recipe, sampler);
     const { grad, losses } = await pool.compute(work);
     let loss: number;
@@ -252,7 +265,7 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     const norm = grad ? gradientNorm(grad) : 0;
     if (grad && Number.isFinite(norm)) {
       const scale = norm > recipe.clip ? recipe.clip / norm : 1;
-      await pool.update(grad, scale, lr, step, recipe.adam);
+      await pool.update(grad, scale, lr, rw ? step - rw.from : step, recipe.adam);
     }
     state.step = step;
     state.rng = sampler.rng.state;
@@ -293,6 +306,7 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     }
     if (spent >= budget) break;
     if (run.stopAfter !== undefined && stepTimes.length >= run.stopAfter) break;
+    if (run.stopAtMs !== undefined && performance.now() >= run.stopAtMs) break;
   }
   return state;
 }
