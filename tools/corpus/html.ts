@@ -220,6 +220,9 @@ const BLOCK = new Set([
   "ul",
 ]);
 
+/** Elements that never have content or an end tag: dropping one must not wait for `</img>`. */
+const VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"]);
+
 /** Elements dropped together with everything inside them. */
 const DROP = new Set(["head", "script", "style", "noscript", "template", "svg", "object"]);
 
@@ -227,6 +230,10 @@ const DROP = new Set(["head", "script", "style", "noscript", "template", "svg", 
 export interface HtmlToTextOptions {
   /** `class` values of elements to drop with their content (for example navigation bars). */
   dropClasses?: readonly string[];
+  /** `id` values of elements to drop with their content (for example a sidebar). */
+  dropIds?: readonly string[];
+  /** Further element names to drop with their content (for example `nav`). */
+  dropTags?: readonly string[];
 }
 
 const TAG =
@@ -261,6 +268,8 @@ const TAG =
  */
 export function htmlToText(html: string, options: HtmlToTextOptions = {}): string {
   const dropClasses = new Set(options.dropClasses ?? []);
+  const dropIds = new Set(options.dropIds ?? []);
+  const dropTags = new Set(options.dropTags ?? []);
   const out: string[] = [];
   // Stack of open elements that we track for dropping: [tagName, depth counter].
   let dropTag: string | null = null;
@@ -338,10 +347,16 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
       if (dropDepth === 0) dropTag = null;
       continue;
     }
-    if (!closing && !selfClosing) {
+    if (!closing && !selfClosing && !VOID.has(name)) {
       const cls = /\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(attrs);
       const classes = cls ? (cls[1] ?? cls[2] ?? cls[3]).split(/\s+/) : [];
-      if (DROP.has(name) || classes.some((c) => dropClasses.has(c))) {
+      const id = dropIds.size > 0
+        ? /(?:^|\s)id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(attrs)
+        : null;
+      if (
+        DROP.has(name) || dropTags.has(name) || classes.some((c) => dropClasses.has(c)) ||
+        (id !== null && dropIds.has(id[1] ?? id[2] ?? id[3]))
+      ) {
         dropTag = name;
         dropDepth = 1;
         continue;
