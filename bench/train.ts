@@ -4,7 +4,7 @@
  *
  * ```sh
  * deno task bench:train [--json] [--baseline DIR] [--corpus DIR] [--data-mb N]
- *   [--steps1 N] [--steps2 N] [--workers N] [--rounds N] [--only gemm|train]
+ *   [--steps1 N] [--steps2 N] [--workers N] [--rounds N] [--only gemm|profile|train]
  * ```
  *
  * - **gemm**: every product shape a `small` training step runs most (taken from a profile of
@@ -13,6 +13,10 @@
  *   its trainer ran them: deterministic), and onnxruntime-node's native f32 `MatMul` (1 thread)
  *   on the same `[M, K, N]`. Engines take turns within each sample, so a load change on the
  *   machine hits them alike; the figure is the median of the samples.
+ * - **profile**: one worker's share of time per backend op (matrix products by form and shape)
+ *   over a few stage-1 and stage-2 steps of random tokens, for this checkout and `--baseline`
+ *   (its own engine and kernels, loaded from its tree). Single-threaded, so it says where a
+ *   step's time goes, not the trainer's speed.
  * - **train**: `tools/train.ts` of this checkout and of `--baseline`, same corpus, data,
  *   steps, shape and workers, alternating for `--rounds` rounds; the stage-1 and stage-2
  *   tokens/s of each run's last progress line, medians per checkout, and their ratio.
@@ -27,6 +31,7 @@ import { type KernelExports, loadKernels } from "../src/backend/wasm/kernels_mod
 import { mulberry32 } from "../src/prng.ts";
 import { type Align, renderTable } from "./_table.ts";
 import { matmulModel } from "./onnx_model.ts";
+import { profileRows, profileTree } from "./_train_profile.ts";
 
 /** One product of a training step: `out[M,N] (+)= op(a)[M,K] · op(b)[K,N]`. */
 export interface GemmShape {
@@ -67,7 +72,7 @@ export const TRAIN_SHAPES: readonly GemmShape[] = [
 ];
 
 const USAGE = `usage: deno task bench:train [--json] [--baseline DIR] [--corpus DIR] [--data-mb N]
-  [--steps1 N] [--steps2 N] [--workers N] [--rounds N] [--only gemm|train]`;
+  [--steps1 N] [--steps2 N] [--workers N] [--rounds N] [--only gemm|profile|train]`;
 
 // ── GEMM ──────────────────────────────────────────────────────────────────────
 
@@ -241,7 +246,7 @@ async function main(): Promise<number> {
   const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const baseline = a.baseline ? await Deno.realPath(a.baseline) : null;
   const report: Record<string, unknown> = { baseline };
-  if (a.only !== "train") {
+  if (a.only === "gemm" || a.only === undefined) {
     const gemm = await benchGemm(baseline, Number(a.samples));
     report.gemm = gemm;
     if (!a.json) {
@@ -257,7 +262,23 @@ async function main(): Promise<number> {
       console.log(renderTable(["shape", "role", ...names, "fast/ort"], rows, align) + "\n");
     }
   }
-  if (a.only !== "gemm") {
+  if (a.only === "profile" || a.only === undefined) {
+    const profiles = [...await profileTree(here, false)];
+    if (baseline) profiles.push(...await profileTree(baseline, true));
+    report.profile = profiles;
+    if (!a.json) {
+      for (const p of profiles) {
+        const who = p.tree === baseline ? "baseline (deterministic)" : "current (fast)";
+        console.log(
+          `profile, stage ${p.stage}, ${who}: ${
+            p.tokensPerSecond.toFixed(0)
+          } tok/s on one thread\n`,
+        );
+        console.log(renderTable(["op", "% of wall"], profileRows(p, 14), ["left", "right"]) + "\n");
+      }
+    }
+  }
+  if (a.only === "train" || a.only === undefined) {
     const corpus = await Deno.realPath(a.corpus!);
     const args = [
       "--corpus",
