@@ -80,6 +80,8 @@ export interface EvalReport {
   bpb_zstd?: number;
   /** Greedy reconstruction accuracy from memory alone, per tokens-per-slot ratio. */
   recon_token_acc?: Record<string, number>;
+  /** Teacher-forced reconstruction accuracy from memory alone, per tokens-per-slot ratio. */
+  recon_tf_acc?: Record<string, number>;
   /** Details of the reconstruction runs, per tokens-per-slot ratio. */
   recon?: Record<string, ReconResult>;
   /** Perplexity of non-first segments with no history (NaN, JSON null, when none). */
@@ -179,6 +181,7 @@ export async function runEval(
 
   if (metrics.has("recon")) {
     report.recon_token_acc = {};
+    report.recon_tf_acc = {};
     report.recon = {};
     for (const k of settings.tokensPerSlot) {
       const length = k * config.memorySlots;
@@ -190,6 +193,7 @@ export async function runEval(
       log(`eval: recon ${k}/slot: ${r.spans} spans of ${length} tokens`);
       report.recon[String(k)] = r;
       report.recon_token_acc[String(k)] = r.accuracy;
+      report.recon_tf_acc[String(k)] = r.tf_accuracy;
     }
   }
 
@@ -269,13 +273,13 @@ export function formatReport(r: EvalReport): string {
   }
   if (r.recon) {
     lines.push("");
-    lines.push("reconstruction from memory alone (greedy)");
-    lines.push("  tokens/slot  accuracy  memory bpb   spans  tokens");
+    lines.push("reconstruction from memory alone (token accuracy)");
+    lines.push("  tokens/slot    greedy  teacher-forced  memory bpb   spans  tokens");
     for (const [k, v] of Object.entries(r.recon)) {
       lines.push(
-        `  ${k.padStart(11)}  ${num(v.accuracy).padStart(8)}  ${num(v.bpb_memory).padStart(10)}  ${
-          String(v.spans).padStart(6)
-        }  ${String(v.tokens).padStart(6)}`,
+        `  ${k.padStart(11)}  ${num(v.accuracy).padStart(8)}  ${num(v.tf_accuracy).padStart(14)}  ${
+          num(v.bpb_memory).padStart(10)
+        }  ${String(v.spans).padStart(6)}  ${String(v.tokens).padStart(6)}`,
       );
     }
   }
