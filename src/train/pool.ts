@@ -100,12 +100,36 @@ export function runWork(
   return { grad: grad ? engine.gradients() : null, losses };
 }
 
-/** Splits `work` into `n` contiguous slices (some may be empty). */
+/**
+ * Splits `work` into `n` contiguous slices (some may be empty) of about equal cost, so that no
+ * worker waits for another: stage-1 sequences cost their length; a stage-2 sample costs its
+ * span three times (compressed, reconstructed, compressed again by the cycle term) plus the
+ * tokens that follow it. Slices stay in item order, so the result is deterministic.
+ *
+ * @example
+ * ```ts
+ * import { splitWork } from "./pool.ts";
+ * const t = (n: number) => new Int32Array(n);
+ * const parts = splitWork({ kind: "lm", items: [t(30), t(10), t(10), t(10)], weights: [1, 1, 1, 1] }, 2);
+ * console.log(parts.map((p) => p.items.length)); // [ 1, 3 ]
+ * ```
+ */
 export function splitWork(work: Work, n: number): Work[] {
+  const cost = work.kind === "lm"
+    ? work.items.map((t) => t.length)
+    : work.items.map((s) => 3 * s.span.length + s.next.length);
+  const total = cost.reduce((x, c) => x + c, 0);
   const out: Work[] = [];
-  const len = work.items.length;
+  let a = 0, acc = 0;
   for (let i = 0; i < n; i++) {
-    const a = Math.floor((i * len) / n), b = Math.floor(((i + 1) * len) / n);
+    // End this slice where its share of the total cost is best met.
+    let b = a;
+    const target = (total * (i + 1)) / n;
+    while (
+      b < cost.length && (i === n - 1 || Math.abs(acc + cost[b] - target) <= Math.abs(acc - target))
+    ) {
+      acc += cost[b++];
+    }
     if (work.kind === "lm") {
       out.push({ kind: "lm", items: work.items.slice(a, b), weights: work.weights.slice(a, b) });
     } else {
@@ -116,6 +140,7 @@ export function splitWork(work: Work, n: number): Work[] {
         loss: work.loss,
       });
     }
+    a = b;
   }
   return out;
 }
