@@ -67,7 +67,8 @@ export async function chooseBackend(
   const wasm = await createWasmBackend({ deterministic: false });
   const only = (reason: string) => ({ backend: wasm, coder: wasm, reason });
   if (kind === "wasm") return only("WebAssembly backend requested");
-  if (!(navigator as { gpu?: unknown }).gpu) {
+  // globalThis.navigator: Node.js 20 has no navigator at all.
+  if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     return only("WebGPU is unavailable (no navigator.gpu); using WebAssembly");
   }
   const probe = (async () => {
