@@ -219,13 +219,18 @@ export async function buildCorpus(opts: BuildOptions): Promise<CorpusManifest> {
   // 3. Cap each source's share of the text.
   const bySource = new Map<string, CorpusDocument[]>(opts.sources.map((s) => [s.name, []]));
   for (const d of dedup.kept) bySource.get(statOf(d.id).name)!.push(d);
-  const budgets = capBudgets(
-    opts.sources.map((s) => ({
-      name: s.name,
-      bytes: bySource.get(s.name)!.reduce((n, d) => n + sizeOf.get(d.id)!, 0),
-      maxShare: s.maxShare,
-    })),
-  );
+  const sizes = opts.sources.map((s) => ({
+    name: s.name,
+    bytes: bySource.get(s.name)!.reduce((n, d) => n + sizeOf.get(d.id)!, 0),
+    maxShare: s.maxShare,
+  }));
+  // A few sources chosen with --sources can have caps that add up to less than 1: shares cannot
+  // all stay under them, so such a partial corpus is left uncapped instead of failing.
+  const capSum = sizes.reduce((n, s) => n + s.maxShare, 0);
+  const budgets = capSum >= 1 ? capBudgets(sizes) : new Map(sizes.map((s) => [s.name, s.bytes]));
+  if (capSum < 1) {
+    opts.log(`corpus: the chosen sources' caps add up to ${capSum.toFixed(2)} < 1; not capping`);
+  }
   const kept: CorpusDocument[] = [];
   for (const src of opts.sources) {
     const docs = bySource.get(src.name)!;
