@@ -5,8 +5,7 @@
  * @module
  */
 import type { Backend } from "./backend/backend.ts";
-import { createReferenceBackend } from "./backend/reference.ts";
-import { createWasmBackend } from "./backend/wasm/wasm_backend.ts";
+import { type BackendChoice, chooseBackend } from "./backend/webgpu/choose.ts";
 import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
 import { cosine, nodeKey, scoreNodes } from "./codec/search_keys.ts";
 import { CacheMixer } from "./codec/cache_mixer.ts";
@@ -36,17 +35,21 @@ const FREQ_BITS = 16;
 export type LoadProgress =
   | { status: "download"; source: string }
   | { status: "verify"; bytes: number }
-  | { status: "ready"; fingerprint: string; backend: string };
+  | { status: "ready"; fingerprint: string; backend: string }
+  /** Which backend runs the model and why; again when a background WebGPU probe ends. */
+  | { status: "backend"; backend: string; reason: string };
 
 /** Options of {@link R3Mem.load}. */
 export interface LoadOptions {
   /** The weights: a URL (http(s) or file) or the file's bytes. Default: the embedded model. */
   weights?: URL | Uint8Array;
   /**
-   * `"wasm"` (default, SIMD WebAssembly), `"reference"` (plain TypeScript, slow) or a backend
-   * instance.
+   * `"auto"` (default: SIMD WebAssembly, moving to WebGPU once a background probe finds a GPU
+   * that passes a self-test and is faster), `"webgpu"` (WebGPU if it starts, else WebAssembly),
+   * `"wasm"`, `"reference"` (plain TypeScript, slow) or a backend instance. Whatever runs the
+   * model, lossless residuals are coded on WebAssembly, so every memory decodes everywhere.
    */
-  backend?: "wasm" | "reference" | Backend;
+  backend?: BackendChoice | Backend;
   /** Called as loading proceeds. */
   onProgress?: (event: LoadProgress) => void;
 }
@@ -138,9 +141,19 @@ export class R3Mem {
   readonly fingerprint: string;
   /** Free metadata of the weights file (recipe, scores…). */
   readonly metadata: Record<string, unknown>;
-  readonly #model: ReversibleTransformer;
+  #model: ReversibleTransformer;
+  // Codes the residual: the model's own transformer unless that runs on WebGPU (then a second
+  // one on WebAssembly: the coder's probabilities must be the same bits on every machine).
+  readonly #coder: ReversibleTransformer;
+  readonly #backendChosen: Promise<string>;
 
-  private constructor(file: WeightsFile, backend: Backend) {
+  private constructor(
+    file: WeightsFile,
+    backend: Backend,
+    coder: Backend = backend,
+    upgrade?: Promise<{ backend: Backend | null; reason: string }>,
+    progress: (event: LoadProgress) => void = () => {},
+  ) {
     this.config = parseConfig(file.config);
     this.tokenizer = Tokenizer.fromBytes(file.tokenizerBytes);
     if (this.tokenizer.vocabSize !== this.config.vocabSize) {
@@ -150,11 +163,22 @@ export class R3Mem {
     }
     this.fingerprint = file.fingerprint;
     this.metadata = file.metadata;
-    this.#model = new ReversibleTransformer(
-      backend,
-      this.config,
-      uploadWeights(backend, this.config, file.tensors),
-    );
+    const build = (be: Backend) =>
+      new ReversibleTransformer(be, this.config, uploadWeights(be, this.config, file.tensors));
+    this.#model = build(backend);
+    this.#coder = coder === backend ? this.#model : build(coder);
+    this.#backendChosen = !upgrade ? Promise.resolve(backend.name) : upgrade.then((u) => {
+      let reason = u.reason;
+      try {
+        if (u.backend) this.#model = build(u.backend);
+      } catch (e) {
+        reason = `WebGPU failed to load the model (${(e as Error).message}); staying on wasm`;
+      }
+      try {
+        progress({ status: "backend", backend: this.backend, reason });
+      } catch { /* a throwing callback must not undo the choice */ }
+      return this.backend;
+    });
   }
 
   /**
@@ -177,21 +201,43 @@ export class R3Mem {
     const progress = options.onProgress ?? (() => {});
     if (!(source instanceof Uint8Array)) progress({ status: "download", source: String(source) });
     // The kernels compile while the weights are read and hashed.
-    const backendReady: Promise<Backend> = typeof options.backend === "object"
-      ? Promise.resolve(options.backend)
-      : options.backend === "reference"
-      ? Promise.resolve(createReferenceBackend())
-      : createWasmBackend({ deterministic: false });
-    const [file, backend] = await Promise.all([loadWeightsFrom(source), backendReady]);
+    const fileReady = loadWeightsFrom(source);
+    const shape = fileReady.then((f) => {
+      const c = parseConfig(f.config);
+      const rows = 2 * c.memorySlots + c.segmentTokens;
+      return { dim: c.dim, ffnDim: c.ffnDim, heads: c.heads, layers: c.layers, rows };
+    });
+    const [file, picked] = await Promise.all([fileReady, chooseBackend(options.backend, shape)]);
     progress({ status: "verify", bytes: source instanceof Uint8Array ? source.length : 0 });
-    const r3 = new R3Mem(file, backend);
+    const { backend, coder, reason, upgrade } = picked;
+    const r3 = new R3Mem(file, backend, coder, upgrade, progress);
+    progress({ status: "backend", backend: backend.name, reason });
     progress({ status: "ready", fingerprint: r3.fingerprint, backend: backend.name });
     return r3;
   }
 
-  /** Name of the backend the model runs on. */
+  /**
+   * Name of the backend the model runs on: `"webgpu"`, `"wasm"` or `"reference"`. With
+   * `backend: "auto"` it is `"wasm"` until the background WebGPU probe moves the model.
+   */
   get backend(): string {
     return this.#model.backend.name;
+  }
+
+  /**
+   * The backend the model runs on once backend selection is over (for `"auto"`, when the
+   * background WebGPU probe has ended; at once otherwise).
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel(), backend: "wasm" });
+   * console.log(await r3.backendChosen); // "wasm"
+   * ```
+   */
+  get backendChosen(): Promise<string> {
+    return this.#backendChosen;
   }
 
   /**
@@ -482,7 +528,7 @@ export class R3Mem {
   #encodeResidual(doc: MemoryNode, ids: number[], cache: boolean): Uint8Array {
     const enc = new RangeEncoder(Math.max(64, ids.length));
     if (ids.length === 0) return enc.finish();
-    const session = this.#model.startDecoder(this.#memoryOf(doc));
+    const session = this.#coder.startDecoder(this.#memoryOf(doc));
     const V = this.config.vocabSize;
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
@@ -499,13 +545,13 @@ export class R3Mem {
     };
     try {
       session.begin();
-      code(this.#model.readProbs(1), 0, ids[0]);
+      code(this.#coder.readProbs(1), 0, ids[0]);
       let fed = 0;
       while (fed < ids.length - 1) {
         session.slideIfFull();
         const n = Math.min(session.room, ids.length - 1 - fed);
         session.feed(ids.slice(fed, fed + n));
-        const probs = this.#model.readProbs(n);
+        const probs = this.#coder.readProbs(n);
         for (let i = 0; i < n; i++) code(probs, i, ids[fed + 1 + i]);
         fed += n;
       }
@@ -521,7 +567,7 @@ export class R3Mem {
     if (total === 0) return;
     const doc = memory.nodes[0];
     const dec = new RangeDecoder(bytes);
-    const session = this.#model.startDecoder(this.#memoryOf(doc));
+    const session = this.#coder.startDecoder(this.#memoryOf(doc));
     const V = this.config.vocabSize;
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
@@ -529,7 +575,7 @@ export class R3Mem {
     const mixer = memory.residual?.cache ? new CacheMixer(V) : null;
     const mixed = new Float32Array(V);
     const next = (): number => {
-      const probs = this.#model.readProbs(1);
+      const probs = this.#coder.readProbs(1);
       if (mixer) mixer.mix(probs, mixed);
       probsToFreqs(mixer ? mixed : probs, FREQ_BITS, freqs);
       cumulativeFreqs(freqs, cum);
