@@ -12,7 +12,7 @@ import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import { fromBase64, toBase64 } from "./encoding.ts";
 import { ApiError, describeIssues, onError } from "./errors.ts";
-import { OPENAPI_INFO, type OpenApiDoc, renderDocsPage } from "./openapi.ts";
+import { finishOpenApiDocument, OPENAPI_INFO, type OpenApiDoc, renderDocsPage } from "./openapi.ts";
 import { playgroundHtml } from "./playground.ts";
 import {
   compressRoute,
@@ -254,11 +254,13 @@ export function createApp(options: AppOptions): R3MemApp {
     return c.json({ hits: hits.filter((h) => h !== null) }, 200);
   });
 
-  app.doc31("/openapi.json", OPENAPI_INFO);
-  app.get(
-    "/docs",
-    (c) => c.html(renderDocsPage(app.getOpenAPI31Document(OPENAPI_INFO) as OpenApiDoc)),
-  );
+  const openApi = (url: string) =>
+    finishOpenApiDocument(
+      app.getOpenAPI31Document(OPENAPI_INFO) as OpenApiDoc,
+      new URL(url).origin,
+    );
+  app.get("/openapi.json", (c) => c.json(openApi(c.req.url)));
+  app.get("/docs", (c) => c.html(renderDocsPage(openApi(c.req.url))));
   app.get("/", (c) => {
     c.header(
       "Content-Security-Policy",

@@ -23,8 +23,79 @@ export const OPENAPI_INFO = {
       "store it per tenant, reconstruct it exactly, search it. Errors are " +
       "`{error: {code, message}}`. With tokens configured, `/v1` needs " +
       "`Authorization: Bearer <token>`.",
+    license: { name: "MIT", identifier: "MIT" },
   },
 } as const;
+
+/**
+ * Each operation's `operationId` (the name client generators give its function), by
+ * `"<method> <path>"`. An operation missing here gets one made from its method and path.
+ */
+export const OPERATION_IDS: Readonly<Record<string, string>> = {
+  "get /healthz": "getHealth",
+  "post /v1/compress": "compress",
+  "post /v1/reconstruct": "reconstruct",
+  "post /v1/memories": "createMemory",
+  "get /v1/memories": "listMemories",
+  "get /v1/memories/{id}": "getMemory",
+  "delete /v1/memories/{id}": "deleteMemory",
+  "get /v1/memories/{id}/text": "getMemoryText",
+  "post /v1/search": "search",
+};
+
+const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
+/**
+ * Completes the document generated from the routes for client tooling (Redocly's recommended
+ * rules, openapi-typescript, openapi-fetch): a `servers` entry (where it is served from), an
+ * `operationId` on every operation, and `security: []` stated on the operations that need no
+ * token (the others name the `bearer` scheme).
+ *
+ * @param doc The generated document (changed in place).
+ * @param serverUrl The server's base URL, e.g. `http://127.0.0.1:8787`.
+ * @returns The same document.
+ *
+ * @example
+ * ```ts
+ * import { finishOpenApiDocument, type OpenApiDoc } from "./openapi.ts";
+ * const doc: OpenApiDoc = {
+ *   info: { title: "r3mem", version: "0.1.0" },
+ *   paths: { "/healthz": { get: { responses: {} } }, "/v1/things/{id}": { get: { responses: {} } } },
+ * };
+ * finishOpenApiDocument(doc, "http://127.0.0.1:8787");
+ * console.log(doc.servers); // [ { url: "http://127.0.0.1:8787" } ]
+ * console.log(doc.paths?.["/healthz"].get); // { responses: {}, operationId: "getHealth", security: [] }
+ * console.log(doc.paths?.["/v1/things/{id}"].get); // { responses: {}, operationId: "getV1ThingsById", … }
+ * ```
+ */
+export function finishOpenApiDocument(doc: OpenApiDoc, serverUrl: string): OpenApiDoc {
+  doc.servers = [{ url: serverUrl }];
+  const used = new Set<string>();
+  for (const [path, methods] of Object.entries(doc.paths ?? {})) {
+    for (const [method, raw] of Object.entries(methods)) {
+      if (!METHODS.has(method) || typeof raw !== "object" || raw === null) continue;
+      const op = raw as Operation & { operationId?: string };
+      let id = op.operationId ?? OPERATION_IDS[`${method} ${path}`] ?? derivedId(method, path);
+      while (used.has(id)) id += "_";
+      used.add(id);
+      op.operationId = id;
+      op.security ??= [];
+    }
+  }
+  return doc;
+}
+
+/** `get /v1/memories/{id}/text` → `getV1MemoriesByIdText`. */
+function derivedId(method: string, path: string): string {
+  const words = path.split("/").filter(Boolean).map((part) =>
+    part.startsWith("{") ? `By${cap(part.slice(1, -1))}` : cap(part.replace(/[^A-Za-z0-9]+/g, ""))
+  );
+  return method + words.join("");
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
 
 /** The parts of an OpenAPI document the docs page reads. */
 export interface OpenApiDoc {
@@ -34,6 +105,8 @@ export interface OpenApiDoc {
   paths?: Record<string, Record<string, unknown>>;
   /** Named schemas. */
   components?: { schemas?: Record<string, unknown> };
+  /** Where the API is served. */
+  servers?: { url: string; description?: string }[];
 }
 
 interface Operation {
