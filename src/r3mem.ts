@@ -7,6 +7,8 @@
 import type { Backend } from "./backend/backend.ts";
 import { type BackendChoice, chooseBackend } from "./backend/webgpu/choose.ts";
 import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
+import { codeLength, MemoryBasis } from "./codec/memory_basis.ts";
+import { buildTree, type TextTree } from "./codec/memory_tree.ts";
 import { cosine, nodeKey, scoreNodes } from "./codec/search_keys.ts";
 import { CacheMixer } from "./codec/cache_mixer.ts";
 import {
@@ -19,7 +21,6 @@ import {
 } from "./codec/range_coder.ts";
 import { FormatError, InputError, ModelMismatchError } from "./errors.ts";
 import { type ModelConfig, parseConfig } from "./model/config.ts";
-import { splitText } from "./model/segment.ts";
 import { Tokenizer } from "./model/tokenizer.ts";
 import { ReversibleTransformer } from "./model/transformer.ts";
 import { uploadWeights } from "./model/weights.ts";
@@ -27,6 +28,8 @@ import { loadWeightsFrom, quantizeRowsInt8, type WeightsFile } from "./model/wei
 
 /** Where the embedded default model lives. */
 export const DEFAULT_WEIGHTS_URL: URL = new URL("../weights/r3mem-default.r3w", import.meta.url);
+/** Where the default model's memory basis lives (`docs/FORMAT.md`, "Memory basis"). */
+export const DEFAULT_BASIS_URL: URL = new URL("../weights/r3mem-default.r3b", import.meta.url);
 
 /** Bits of the integer frequency tables the residual is coded with. */
 const FREQ_BITS = 16;
@@ -52,6 +55,12 @@ export interface LoadOptions {
   backend?: BackendChoice | Backend;
   /** Called as loading proceeds. */
   onProgress?: (event: LoadProgress) => void;
+  /**
+   * The model's memory basis (`.r3b`), which compact memories code their document memory in:
+   * a URL or the file's bytes, or `null` for none. Default: the `.r3b` file beside the weights
+   * when they are given as a URL (or are the embedded default), if there is one.
+   */
+  basis?: URL | Uint8Array | null;
 }
 
 /** Options of {@link R3Mem.compress}. */
@@ -61,13 +70,18 @@ export interface CompressOptions {
   /** Free-form annotations stored in the memory (small). */
   meta?: Record<string, string>;
   /**
-   * Which nodes keep their memory slots: `"all"` (default), `"document"`, or `"none"` — a
-   * compact lossless archive of the document node alone, no slots (the paragraphs and sentences
-   * follow from the text), written in the compact `.r3m` container (about 16 bytes of
-   * framing). Slots cost `memorySlots × (dim + 4)` bytes a node; without them a memory is far
-   * smaller (its text is in the residual) but cannot be searched or decoded greedily.
+   * How the memory is stored:
+   * - `"code"` (the default of lossless memories when the model has a memory basis): the
+   *   compact container with the document memory as a few 4-bit coefficients over the basis
+   *   (8 to 32 bytes); paragraphs and sentences are derived from the exact text
+   *   ({@link R3Mem.tree}), and search computes their keys from it. Smaller than brotli-11.
+   * - `"all"` (the default of lossy memories, and of models without a basis): int8 slots on
+   *   every node, in the full container; `memorySlots × (dim + 4)` bytes a node.
+   * - `"document"`: int8 slots on the document node only.
+   * - `"none"`: a compact lossless archive, no memory at all (about 16 bytes of framing); not
+   *   searchable, not decodable greedily.
    */
-  slots?: "all" | "document" | "none";
+  slots?: "code" | "all" | "document" | "none";
   /**
    * Code the residual with the document cache (default true): the model's distribution mixed
    * with the statistics of the text coded so far (docs/FORMAT.md). `false` codes with the model
@@ -118,8 +132,6 @@ export interface SearchHit {
   text?: string;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A loaded r3mem model.
  *
@@ -141,15 +153,21 @@ export class R3Mem {
   readonly fingerprint: string;
   /** Free metadata of the weights file (recipe, scores…). */
   readonly metadata: Record<string, unknown>;
+  /** The memory basis compact memories are coded in (`null`: the model has none). */
+  readonly basis: MemoryBasis | null;
   #model: ReversibleTransformer;
   // Codes the residual: the model's own transformer unless that runs on WebGPU (then a second
   // one on WebAssembly: the coder's probabilities must be the same bits on every machine).
   readonly #coder: ReversibleTransformer;
   readonly #backendChosen: Promise<string>;
+  // Trees and search keys of compact memories, derived from their text once.
+  readonly #trees = new WeakMap<Memory, TextTree>();
+  readonly #keys = new WeakMap<Memory, (Float32Array | null)[]>();
 
   private constructor(
     file: WeightsFile,
     backend: Backend,
+    basis: MemoryBasis | null,
     coder: Backend = backend,
     upgrade?: Promise<{ backend: Backend | null; reason: string }>,
     progress: (event: LoadProgress) => void = () => {},
@@ -163,6 +181,19 @@ export class R3Mem {
     }
     this.fingerprint = file.fingerprint;
     this.metadata = file.metadata;
+    if (basis) {
+      if (basis.model !== file.fingerprint) {
+        throw new ModelMismatchError(
+          `The memory basis belongs to model ${basis.model.slice(0, 12)}…, ` +
+            `these weights are ${file.fingerprint.slice(0, 12)}…: rebuild it ` +
+            `(tools/memory_basis.ts) or load without it (basis: null)`,
+        );
+      }
+      if (basis.slotCount !== this.config.memorySlots || basis.dim !== this.config.dim) {
+        throw new FormatError(`The memory basis' shape does not match the model's`);
+      }
+    }
+    this.basis = basis;
     const build = (be: Backend) =>
       new ReversibleTransformer(be, this.config, uploadWeights(be, this.config, file.tensors));
     this.#model = build(backend);
@@ -207,10 +238,14 @@ export class R3Mem {
       const rows = 2 * c.memorySlots + c.segmentTokens;
       return { dim: c.dim, ffnDim: c.ffnDim, heads: c.heads, layers: c.layers, rows };
     });
-    const [file, picked] = await Promise.all([fileReady, chooseBackend(options.backend, shape)]);
+    const [file, picked, basis] = await Promise.all([
+      fileReady,
+      chooseBackend(options.backend, shape),
+      loadBasis(options.basis, source),
+    ]);
     progress({ status: "verify", bytes: source instanceof Uint8Array ? source.length : 0 });
     const { backend, coder, reason, upgrade } = picked;
-    const r3 = new R3Mem(file, backend, coder, upgrade, progress);
+    const r3 = new R3Mem(file, backend, basis, coder, upgrade, progress);
     progress({ status: "backend", backend: backend.name, reason });
     progress({ status: "ready", fingerprint: r3.fingerprint, backend: backend.name });
     return r3;
@@ -273,31 +308,22 @@ export class R3Mem {
       throw new InputError(`Text must be a string, got ${typeName(text)}`);
     }
     if (text.length === 0) throw new InputError("Text must not be empty");
-    const slots = options.slots ?? "all";
+    const lossless = options.lossless ?? true;
+    const slots = options.slots ?? (lossless && this.basis ? "code" : "all");
     if (!Object.hasOwn(SLOT_LEVELS, slots)) {
-      throw new InputError(`slots must be "all", "document" or "none", got ${String(slots)}`);
+      throw new InputError(
+        `slots must be "code", "all", "document" or "none", got ${String(slots)}`,
+      );
+    }
+    if (slots === "code" && !this.basis) {
+      throw new InputError(
+        `slots "code" needs the model's memory basis (a .r3b file; see tools/memory_basis.ts)`,
+      );
     }
     // 1. Spans: the document, its paragraphs, their sentences; tokens are the concatenation of
     // each sentence's tokens, so every node's span falls on token boundaries.
-    const nodes: MemoryNode[] = [span("document", -1, 0, 0)];
-    const all: number[] = [];
-    let bytePos = 0;
-    for (const p of splitText(text)) {
-      const pi = nodes.push(span("paragraph", 0, bytePos, all.length)) - 1;
-      for (const s of p.sentences) {
-        const piece = text.slice(s.start, s.end);
-        const node = span("sentence", pi, bytePos, all.length);
-        for (const id of this.tokenizer.encode(piece)) all.push(id); // InputError on lone surrogates
-        bytePos += encoder.encode(piece).length;
-        node.byteEnd = bytePos;
-        node.tokenEnd = all.length;
-        nodes.push(node);
-      }
-      nodes[pi].byteEnd = bytePos;
-      nodes[pi].tokenEnd = all.length;
-    }
-    nodes[0].byteEnd = bytePos;
-    nodes[0].tokenEnd = all.length;
+    const tree = buildTree(text, (piece) => this.tokenizer.encode(piece)); // InputError on lone surrogates
+    const { nodes, ids: all, bytes: bytePos } = tree;
     // 2. Memories of the kept levels. Equal spans have equal memories (a one-sentence paragraph,
     // a one-paragraph document): computed once.
     const keep = SLOT_LEVELS[slots];
@@ -314,20 +340,32 @@ export class R3Mem {
       node.slots = m.q;
       node.scales = m.scales;
     }
-    // A compact archive keeps the document node alone: its sub-tree is derivable from the text.
-    if (slots === "none") nodes.length = 1;
-    // 3. The residual, coded against the document memory when it is stored (else the memory of
-    // nothing, so a slot-less memory still decodes).
-    const lossless = options.lossless ?? true;
     const useCache = options.cache ?? true;
     if (typeof useCache !== "boolean") throw new InputError(`cache must be a boolean`);
-    if (!lossless && slots === "none") {
+    if (!lossless && (slots === "none" || slots === "code")) {
       throw new InputError(`A lossy memory needs slots: use slots "all" or "document"`);
     }
-    return new Memory({
+    // A code memory stores its document memory as a code over the basis; the residual is coded
+    // against the memory the code stands for, which is what a reader rebuilds.
+    const code = slots === "code"
+      ? {
+        basis: this.basis!.id,
+        values: this.basis!.encode(
+          this.#compressTokens(all),
+          codeLength(all.length, this.basis!.components),
+        ),
+      }
+      : undefined;
+    const derived = slots === "code" ? nodes.slice() : null;
+    // Compact memories keep the document node alone: its sub-tree is derivable from the text.
+    if (slots === "none" || slots === "code") nodes.length = 1;
+    // 3. The residual, coded against the document memory when it is stored (else the memory of
+    // nothing, so a slot-less memory still decodes).
+    const docMemory = code ? this.basis!.decode(code.values) : this.#memoryOf(nodes[0]);
+    const memory = new Memory({
       modelFingerprint: this.fingerprint,
       // Slot-less archives go in the compact container: no node table, 4-byte fingerprint.
-      container: slots === "none" ? "compact" : "full",
+      container: slots === "none" || slots === "code" ? "compact" : "full",
       slotCount: this.config.memorySlots,
       dim: this.config.dim,
       textBytes: bytePos,
@@ -336,12 +374,104 @@ export class R3Mem {
       residual: lossless
         ? {
           codedTokens: all.length,
-          bytes: this.#encodeResidual(nodes[0], all, useCache),
+          bytes: this.#encodeResidual(docMemory, all, useCache),
           ...(useCache ? { cache: true } : {}),
         }
         : undefined,
       meta: options.meta,
+      ...(code ? { code } : {}),
     });
+    if (derived) this.#trees.set(memory, { nodes: derived, ids: all, bytes: bytePos });
+    return memory;
+  }
+
+  /**
+   * The memory's node tree, root first: its own nodes, or for a memory stored with
+   * `slots: "code"` (which keeps only its document node) the tree `compress` builds —
+   * paragraphs and sentences, without slots — derived from the exact text. Search hits and
+   * `reconstruct({ node })` index this tree.
+   *
+   * @param memory A memory written by this model.
+   * @returns The nodes (do not modify them).
+   * @throws {FormatError} When a code memory's text does not give back its own spans.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * const m = await r3.compress("One. Two.\n\nThree.");
+   * console.log(r3.tree(m).length); // 6
+   * ```
+   */
+  tree(memory: Memory): readonly MemoryNode[] {
+    this.#checkMemory(memory);
+    if (!memory.code) return memory.nodes;
+    return this.#derivedTree(memory).nodes;
+  }
+
+  // The tree and tokens of a code memory: kept from compress, or decoded once.
+  #derivedTree(memory: Memory): TextTree {
+    let tree = this.#trees.get(memory);
+    if (!tree) {
+      const ids: number[] = [];
+      for (const batch of this.#decodeResidual(memory, memory.residual!.bytes, memory.nodes[0])) {
+        for (const id of batch) ids.push(id);
+      }
+      const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(this.#bytesOf(ids));
+      tree = buildTree(text, (piece) => this.tokenizer.encode(piece));
+      if (
+        tree.bytes !== memory.textBytes || tree.ids.length !== ids.length ||
+        tree.ids.some((id, i) => id !== ids[i])
+      ) {
+        throw new FormatError(`The memory's text does not give back its own tokens: damaged`);
+      }
+      this.#trees.set(memory, tree);
+    }
+    return tree;
+  }
+
+  /**
+   * The search key of every node of the memory's tree ({@link R3Mem.tree}): from the stored
+   * slots, or, for a code memory, from the memories of the nodes' exact text (what slots
+   * `"all"` would have stored); `null` for a node that has neither.
+   *
+   * @param memory A memory written by this model.
+   * @returns One unit key (or `null`) per node.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * const m = await r3.compress("Keys from slots.", { slots: "all" });
+   * console.log(r3.nodeKeys(m).length === m.nodes.length); // true
+   * ```
+   */
+  nodeKeys(memory: Memory): (Float32Array | null)[] {
+    this.#checkMemory(memory);
+    const D = this.config.dim;
+    if (!memory.code) return memory.nodes.map((n) => nodeKey(n, D));
+    let keys = this.#keys.get(memory);
+    if (!keys) {
+      const { nodes, ids } = this.#derivedTree(memory);
+      const byspan = new Map<string, Float32Array>();
+      keys = nodes.map((n) => {
+        const k = `${n.tokenStart}:${n.tokenEnd}`;
+        let key = byspan.get(k);
+        if (!key) {
+          const { q, scales } = quantizeRowsInt8(
+            this.#compressTokens(ids.slice(n.tokenStart, n.tokenEnd)),
+            this.config.memorySlots,
+            D,
+          );
+          byspan.set(k, key = nodeKey({ slots: q, scales }, D)!);
+        }
+        return key;
+      });
+      this.#keys.set(memory, keys);
+    }
+    return keys;
   }
 
   /**
@@ -400,9 +530,17 @@ export class R3Mem {
   *#pieces(memory: Memory, options: ReconstructOptions): Generator<string, void, undefined> {
     this.#checkMemory(memory);
     const index = options.node ?? 0;
-    const node = memory.nodes[index];
+    if (memory.code && options.greedy && index !== 0) {
+      throw new InputError(
+        `Node ${index} has no memory of its own (a code memory stores only the document's); ` +
+          `reconstruct it exactly, without greedy`,
+      );
+    }
+    // A code memory's paragraphs and sentences are derived from its text (decoded once).
+    const nodes = memory.code && index !== 0 ? this.tree(memory) : memory.nodes;
+    const node = nodes[index];
     if (!node) {
-      throw new InputError(`Node ${index} does not exist (the memory has ${memory.nodes.length})`);
+      throw new InputError(`Node ${index} does not exist (the memory has ${nodes.length})`);
     }
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     const residual = memory.residual;
@@ -412,9 +550,16 @@ export class R3Mem {
         const text = decoder.decode(this.#bytesOf(ids), { stream: true });
         if (text) yield text;
       }
+    } else if (memory.code) {
+      // Memory alone: the document memory the code stands for (the only memory stored).
+      for (const ids of this.#greedy(node, this.#docMemory(memory))) {
+        const text = decoder.decode(this.#bytesOf(ids), { stream: true });
+        if (text) yield text;
+      }
     } else {
       for (const leaf of greedyUnits(memory, index)) {
-        for (const ids of this.#greedy(memory.nodes[leaf])) {
+        const unit = memory.nodes[leaf];
+        for (const ids of this.#greedy(unit, this.#memoryOf(unit))) {
           const text = decoder.decode(this.#bytesOf(ids), { stream: true });
           if (text) yield text;
         }
@@ -464,20 +609,19 @@ export class R3Mem {
     const key = this.queryKey(query);
     const hits: SearchHit[] = [];
     memories.forEach((m, mi) => {
-      // Own scores; nodes compressed without slots have nothing to compare.
-      const own = m.nodes.map((node) => {
-        const k = nodeKey(node, m.dim);
-        return k ? cosine(key, k) : -Infinity;
-      });
+      // Own scores; nodes compressed without slots have nothing to compare (a code memory's
+      // keys come from its text).
+      const nodes = this.tree(m);
+      const own = this.nodeKeys(m).map((k) => (k ? cosine(key, k) : -Infinity));
       const ranked = scoreNodes(
-        m.nodes.map((n) => n.parent),
-        m.nodes.map((n) => n.level),
+        nodes.map((n) => n.parent),
+        nodes.map((n) => n.level),
         own,
         options.levels,
         scoring === "subtree",
       );
       for (const r of ranked) {
-        hits.push({ memory: mi, level: m.nodes[r.node].level, ...r });
+        hits.push({ memory: mi, level: nodes[r.node].level, ...r });
       }
     });
     hits.sort((a, b) => b.score - a.score || a.memory - b.memory || a.node - b.node);
@@ -522,13 +666,26 @@ export class R3Mem {
     return out;
   }
 
+  // The document memory the residual is coded against: the code's, the slots', or memInit.
+  #docMemory(memory: Memory): Float32Array {
+    const code = memory.code;
+    if (!code) return this.#memoryOf(memory.nodes[0]);
+    if (!this.basis || this.basis.id !== code.basis) {
+      throw new ModelMismatchError(
+        `Memory was coded with memory basis ${code.basis}; this model's is ` +
+          `${this.basis ? this.basis.id : "missing (load it with the basis option)"}`,
+      );
+    }
+    return this.basis.decode(code.values);
+  }
+
   // Codes every token against the backward direction's distribution given the document memory.
   // Rows are fed in batches as large as the context allows; the decoder feeds one at a time and
   // gets bit-identical distributions (row-independent kernels), sliding at the same tokens.
-  #encodeResidual(doc: MemoryNode, ids: number[], cache: boolean): Uint8Array {
+  #encodeResidual(doc: Float32Array, ids: number[], cache: boolean): Uint8Array {
     const enc = new RangeEncoder(Math.max(64, ids.length));
     if (ids.length === 0) return enc.finish();
-    const session = this.#coder.startDecoder(this.#memoryOf(doc));
+    const session = this.#coder.startDecoder(doc);
     const V = this.config.vocabSize;
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
@@ -565,9 +722,8 @@ export class R3Mem {
   *#decodeResidual(memory: Memory, bytes: Uint8Array, node: MemoryNode): Generator<number[]> {
     const total = memory.tokenCount;
     if (total === 0) return;
-    const doc = memory.nodes[0];
     const dec = new RangeDecoder(bytes);
-    const session = this.#coder.startDecoder(this.#memoryOf(doc));
+    const session = this.#coder.startDecoder(this.#docMemory(memory));
     const V = this.config.vocabSize;
     const freqs = new Uint32Array(V);
     const cum = new Uint32Array(V + 1);
@@ -610,11 +766,11 @@ export class R3Mem {
     }
   }
 
-  // Greedy decoding of one node from its own slots: as many tokens as the node spans.
-  *#greedy(node: MemoryNode): Generator<number[]> {
+  // Greedy decoding of one node from a memory (its own): as many tokens as the node spans.
+  *#greedy(node: MemoryNode, memory: Float32Array): Generator<number[]> {
     const n = node.tokenEnd - node.tokenStart;
     if (n === 0) return;
-    const session = this.#model.startDecoder(this.#memoryOf(node));
+    const session = this.#model.startDecoder(memory);
     const V = this.config.vocabSize;
     try {
       session.begin();
@@ -662,23 +818,11 @@ export class R3Mem {
 
 /** Which levels keep their slots for each `slots` option. */
 const SLOT_LEVELS: Record<NonNullable<CompressOptions["slots"]>, NodeLevel[]> = {
+  code: [],
   all: ["document", "paragraph", "sentence"],
   document: ["document"],
   none: [],
 };
-
-function span(level: NodeLevel, parent: number, byteStart: number, tokenStart: number): MemoryNode {
-  return {
-    level,
-    parent,
-    byteStart,
-    byteEnd: byteStart,
-    tokenStart,
-    tokenEnd: tokenStart,
-    slots: new Int8Array(0),
-    scales: new Float32Array(0),
-  };
-}
 
 // The sentence nodes under `index` (or the node itself when it has none), in text order.
 function leavesOf(memory: Memory, index: number): number[] {
@@ -705,4 +849,41 @@ function typeName(v: unknown): string {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+// The memory basis to load: the one given, none (`null`), or the `.r3b` beside URL weights
+// (the embedded default's included) when there is one.
+async function loadBasis(
+  given: URL | Uint8Array | null | undefined,
+  weights: URL | Uint8Array,
+): Promise<MemoryBasis | null> {
+  if (given === null) return null;
+  if (given instanceof Uint8Array) return MemoryBasis.fromBytes(given);
+  if (given !== undefined && !(given instanceof URL)) {
+    throw new InputError(`basis must be a URL, a Uint8Array or null`);
+  }
+  let url = given;
+  if (!url) {
+    if (!(weights instanceof URL) || !/\.r3w$/.test(weights.pathname)) return null;
+    url = new URL(weights.href.replace(/\.r3w(?=$|[?#])/, ".r3b"));
+  }
+  let bytes: Uint8Array;
+  try {
+    const deno = (globalThis as { Deno?: { readFile(u: URL): Promise<Uint8Array> } }).Deno;
+    if (url.protocol === "file:" && deno) bytes = await deno.readFile(url);
+    else {
+      const res = await fetch(url);
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`HTTP ${res.status}`);
+      }
+      bytes = new Uint8Array(await res.arrayBuffer());
+    }
+  } catch (e) {
+    if (given) {
+      throw new InputError(`Could not load the memory basis from ${url.href}: ${e}`, { cause: e });
+    }
+    return null; // no basis beside the weights: memories default to slots "all"
+  }
+  return MemoryBasis.fromBytes(bytes);
 }

@@ -11,7 +11,7 @@ import { rng } from "./_rng.ts";
 
 const FP = "0123456789abcdef".repeat(4);
 
-function compactData(rnd: () => number, o: { meta?: boolean } = {}): MemoryData {
+function compactData(rnd: () => number, o: { meta?: boolean; code?: boolean } = {}): MemoryData {
   const tokenCount = Math.floor(rnd() * 3000);
   const textBytes = tokenCount + Math.floor(rnd() * 3 * tokenCount);
   const data: MemoryData = {
@@ -38,6 +38,12 @@ function compactData(rnd: () => number, o: { meta?: boolean } = {}): MemoryData 
     },
   };
   if (o.meta) data.meta = { b: "ünïcødé ✓", a: "1", "__proto__": "x" };
+  if (o.code) {
+    data.code = {
+      basis: Math.floor(rnd() * 65536).toString(16).padStart(4, "0"),
+      values: new Int8Array(1 + Math.floor(rnd() * 64)).map(() => Math.floor(rnd() * 16) - 8),
+    };
+  }
   return data;
 }
 
@@ -151,8 +157,8 @@ Deno.test("compact: damaged files are refused at every truncation and byte flip"
     }
   }
   const newer = bytes.slice();
-  newer[2] = (newer[2] & 0xf0) | 2;
-  assertThrows(() => Memory.fromBytes(withCrc(newer)), FormatError, "version 2");
+  newer[2] = (newer[2] & 0xf0) | 3; // version 2 is the code container (below)
+  assertThrows(() => Memory.fromBytes(withCrc(newer)), FormatError, "version 3");
   const flagged = bytes.slice();
   flagged[2] |= 0x40; // bits 4 (meta) and 5 (cache) are known; 6 is not
   assertThrows(() => Memory.fromBytes(withCrc(flagged)), FormatError, "flags");
@@ -160,8 +166,9 @@ Deno.test("compact: damaged files are refused at every truncation and byte flip"
 
 Deno.test("compact fuzz: mutated files with fixed-up checksums decode canonically or throw FormatError", () => {
   const rnd = rng(99);
-  const seeds = [0, 1, 2, 3].map((i) =>
-    new Memory(compactData(rng(10 + i), { meta: i % 2 === 1 })).toBytes()
+  // Version 1 (no code) and version 2 (a memory code) files, with and without meta.
+  const seeds = [0, 1, 2, 3, 4, 5].map((i) =>
+    new Memory(compactData(rng(10 + i), { meta: i % 2 === 1, code: i >= 2 })).toBytes()
   );
   let decoded = 0;
   const t0 = performance.now();
@@ -197,6 +204,84 @@ Deno.test("compact fuzz: mutated files with fixed-up checksums decode canonicall
   }
   assert(decoded > 0, "no mutated file decoded: the fuzz reaches nothing past the checksum");
   assert(performance.now() - t0 < 20_000, "compact fuzz too slow");
+});
+
+Deno.test("compact v2: memory codes round-trip canonically at the planned size", () => {
+  const rnd = rng(21);
+  for (let i = 0; i < 200; i++) {
+    const data = compactData(rnd, { meta: i % 3 === 0, code: true });
+    const bytes = new Memory(data).toBytes();
+    assertEquals(bytes.length, compactSize(data));
+    assertEquals(bytes[2] & 0x0f, 2);
+    const back = Memory.fromBytes(bytes, { expectModel: FP });
+    assertEquals(back.code!.basis, data.code!.basis);
+    assertEquals(Array.from(back.code!.values), Array.from(data.code!.values));
+    assertEquals(Array.from(back.residual!.bytes), Array.from(data.residual!.bytes));
+    assertEquals(Array.from(back.toBytes()), Array.from(bytes));
+  }
+  // The code section: 2 bytes of basis id, a count, two coefficients a byte.
+  const data = compactData(rng(1), { code: true });
+  data.code = { basis: "abcd", values: new Int8Array(16) };
+  const v1 = { ...data, code: undefined };
+  assertEquals(new Memory(data).byteLength - new Memory(v1).byteLength, 3 + 8);
+});
+
+Deno.test("compact v2: a file written by this version is pinned and decodes", () => {
+  // A hand-made memory (not model output): 5 coefficients (odd: padded), meta, cache flag.
+  const data: MemoryData = {
+    modelFingerprint: FP,
+    container: "compact",
+    slotCount: 8,
+    dim: 128,
+    textBytes: 12,
+    tokenCount: 4,
+    nodes: [{
+      level: "document",
+      parent: -1,
+      byteStart: 0,
+      byteEnd: 12,
+      tokenStart: 0,
+      tokenEnd: 4,
+      slots: new Int8Array(0),
+      scales: new Float32Array(0),
+    }],
+    residual: { codedTokens: 4, bytes: new Uint8Array([1, 2, 3]), cache: true },
+    meta: { k: "v" },
+    code: { basis: "4081", values: new Int8Array([-8, 7, 0, -1, 3]) },
+  };
+  const b64 = "sxoyASNFZwiAAQwEQIEFePADAQFrAXYBAgP8ZMAe";
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  assertEquals(btoa(String.fromCharCode(...new Memory(data).toBytes())), b64);
+  const m = Memory.fromBytes(bytes);
+  assertEquals(Array.from(m.code!.values), [-8, 7, 0, -1, 3]);
+  assertEquals([m.code!.basis, m.meta!.k, m.residual!.cache], ["4081", "v", true]);
+  // The padding nibble of an odd code must be 0; a code needs at least one coefficient.
+  const padded = bytes.slice();
+  padded[17] |= 0x10; // the last code byte (third of three)
+  assertThrows(() => Memory.fromBytes(withCrc(padded)), FormatError, "padding");
+  const empty = bytes.slice();
+  empty[14] = 0; // the count
+  assertThrows(() => Memory.fromBytes(withCrc(empty)), FormatError, "empty");
+});
+
+Deno.test("compact v2: a code belongs in the compact container only, with valid values", () => {
+  const data = compactData(rng(8), { code: true });
+  assertThrows(() => new Memory({ ...data, container: "full" }), InputError);
+  assertThrows(
+    () => new Memory({ ...data, code: { basis: "xyz1", values: new Int8Array(1) } }),
+    InputError,
+    "basis",
+  );
+  assertThrows(
+    () => new Memory({ ...data, code: { basis: "0000", values: new Int8Array([8]) } }),
+    InputError,
+    "-8..7",
+  );
+  assertThrows(
+    () => new Memory({ ...data, code: { basis: "0000", values: new Int8Array(256) } }),
+    InputError,
+    "1..255",
+  );
 });
 
 Deno.test("compact: decodeR3M names both magics for foreign bytes", () => {

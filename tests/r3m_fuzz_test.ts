@@ -357,3 +357,103 @@ Deno.test(`r3m fuzz: ${ITERATIONS} mutated files are decoded or refused with typ
   assert(decoded > 100, `only ${decoded} mutated files decoded`);
   assert((outcome.get("foreign-model: ModelMismatchError") ?? 0) > 1000);
 });
+
+// ---------------------------------------------------------------------------------------------
+// The compact container, versions 1 (no code) and 2 (a memory code): mutated files, with the
+// trailing CRC left as is or recomputed, decode canonically or throw FormatError.
+
+function compactSeed(rnd: () => number, code: boolean, meta: boolean): Uint8Array {
+  const tokenCount = Math.floor(rnd() * 400);
+  const textBytes = tokenCount + Math.floor(rnd() * 2 * tokenCount);
+  const data: MemoryData = {
+    modelFingerprint: "c0de".repeat(16),
+    container: "compact",
+    slotCount: 8,
+    dim: 128,
+    textBytes,
+    tokenCount,
+    nodes: [{
+      level: "document",
+      parent: -1,
+      byteStart: 0,
+      byteEnd: textBytes,
+      tokenStart: 0,
+      tokenEnd: tokenCount,
+      slots: new Int8Array(0),
+      scales: new Float32Array(0),
+    }],
+    residual: {
+      codedTokens: tokenCount,
+      bytes: Uint8Array.from(randomBytes(rnd, 30)),
+      cache: true,
+    },
+  };
+  if (meta) data.meta = { source: "fuzz", note: "ünïcødé" };
+  if (code) {
+    data.code = {
+      basis: "4081",
+      values: Int8Array.from(
+        { length: 1 + Math.floor(rnd() * 40) },
+        () => Math.floor(rnd() * 16) - 8,
+      ),
+    };
+  }
+  return new Memory(data).toBytes();
+}
+
+Deno.test("r3m fuzz: 40 000 mutated compact files (with and without a memory code)", () => {
+  const rnd = prng(0xbeef);
+  const all = [0, 1, 2, 3, 4, 5].map((i) => compactSeed(rnd, i >= 2, i % 2 === 1));
+  for (const s of all) assert(bytesEqual(Memory.fromBytes(s).toBytes(), s));
+  let decoded = 0, structural = 0;
+  const t0 = performance.now();
+  for (let it = 0; it < 40_000; it++) {
+    const src = all[it % all.length];
+    const n = src.length;
+    let f: Uint8Array;
+    switch (Math.floor(rnd() * 6)) {
+      case 0:
+        f = src.slice();
+        f[Math.floor(rnd() * n)] ^= 1 << Math.floor(rnd() * 8);
+        break;
+      case 1:
+        f = src.slice(0, Math.floor(rnd() * n));
+        break;
+      case 2:
+        f = splice(src, 2 + Math.floor(rnd() * 30), 1 + Math.floor(rnd() * 3), randomBytes(rnd, 2));
+        break;
+      case 3: // the version nibble or flag bits
+        f = src.slice();
+        f[2] = rnd() < 0.5
+          ? (f[2] & 0xf0) | Math.floor(rnd() * 4)
+          : f[2] ^ (0x10 << Math.floor(rnd() * 4));
+        break;
+      case 4: // the code's count or padding, and the bytes after it
+        f = src.slice();
+        f[14 + Math.floor(rnd() * 6)] = Math.floor(rnd() * 256);
+        break;
+      default:
+        f = splice(src, 3 + Math.floor(rnd() * 25), Math.floor(rnd() * 4), []);
+    }
+    if (rnd() < 0.8 && f.length >= 4) {
+      new DataView(f.buffer, f.byteOffset).setUint32(f.length - 4, crc32(f, 0, f.length - 4), true);
+    }
+    try {
+      const mem = Memory.fromBytes(f);
+      decoded++;
+      if (!bytesEqual(mem.toBytes(), f)) throw new Error(`iteration ${it}: not canonical`);
+      validateMemoryData(mem.data);
+    } catch (e) {
+      if (!(e instanceof FormatError)) {
+        throw new Error(`iteration ${it}: unexpected ${e}\nbytes: ${Array.from(f).join(",")}`);
+      }
+      if (!/checksum|version|magic|Truncated compact/i.test(e.message)) structural++;
+    }
+  }
+  const ms = performance.now() - t0;
+  console.log(
+    `compact: 40000 cases in ${ms.toFixed(0)} ms; decoded ${decoded}; structural ${structural}`,
+  );
+  assert(decoded > 100 && structural > 1000, `decoded ${decoded}, structural ${structural}`);
+  assert(ms < MAX_TOTAL_MS, `compact fuzz took ${ms} ms`);
+});

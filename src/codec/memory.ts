@@ -34,7 +34,10 @@ import {
   validateMemoryData,
 } from "./r3m_format.ts";
 
+import type { MemoryCode } from "./memory_code.ts";
+
 export type { DecodeOptions } from "./r3m_format.ts";
+export type { MemoryCode } from "./memory_code.ts";
 
 /** Granularity of a memory node. */
 export type NodeLevel = "document" | "paragraph" | "sentence";
@@ -105,6 +108,12 @@ export interface MemoryData {
   };
   /** Small free-form annotations (≤ 64 entries, keys ≤ 64 and values ≤ 1024 UTF-8 bytes). */
   meta?: Record<string, string>;
+  /**
+   * The document node's memory as a code over the model's memory basis (`./memory_basis.ts`):
+   * only in the compact container, whose document node then has no slots. The default of
+   * `compress` for models that ship a basis; see `docs/FORMAT.md`, "Memory code".
+   */
+  code?: MemoryCode;
 }
 
 /** Node counts per level. */
@@ -123,7 +132,10 @@ export interface MemoryStats {
   bytes: number;
   /** Node counts per level. */
   nodes: LevelCounts;
-  /** Memory slots stored, in all nodes (`slotCount` per node that keeps its slots). */
+  /**
+   * Memory slots stored, in all nodes (`slotCount` per node that keeps its slots, or whose
+   * memory is stored as a code).
+   */
   slots: number;
   /** Bytes of the residual (0 when lossy). */
   residualBytes: number;
@@ -316,6 +328,11 @@ export class Memory {
     return this.#data.meta;
   }
 
+  /** The document memory's code over the model's memory basis, if it is stored that way. */
+  get code(): MemoryCode | undefined {
+    return this.#data.code;
+  }
+
   /** Whether the memory carries a residual that restores the exact text. */
   get lossless(): boolean {
     return this.#data.residual !== undefined;
@@ -389,7 +406,9 @@ export class Memory {
     return {
       bytes,
       nodes: this.levels(),
-      slots: d.nodes.reduce((n, node) => n + (node.slots.length > 0 ? d.slotCount : 0), 0),
+      // A memory code stands for the document node's slots.
+      slots: d.nodes.reduce((n, node) => n + (node.slots.length > 0 ? d.slotCount : 0), 0) +
+        (d.code ? d.slotCount : 0),
       residualBytes: d.residual?.bytes.length ?? 0,
       textBytes: d.textBytes,
       ratio: d.textBytes / bytes,

@@ -46,11 +46,17 @@ import {
 } from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
 import type { MemoryData } from "./memory.ts";
+import { codeSize, readCode, writeCode } from "./memory_code.ts";
 
 /** The two bytes a compact `.r3m` starts with: `0xB3` ("³" in Latin-1) and `0x1A`. */
 export const COMPACT_MAGIC: Uint8Array = new Uint8Array([0xb3, 0x1a]);
-/** The compact container version this module writes and reads (low 4 bits of byte 2). */
+/**
+ * The compact container version of files without a memory code (low 4 bits of byte 2); files
+ * with one are {@linkcode COMPACT_CODE_VERSION}. The reader takes both.
+ */
 export const COMPACT_VERSION = 1;
+/** The compact container version of files that carry a memory code (`MemoryData.code`). */
+export const COMPACT_CODE_VERSION = 2;
 /** Bytes of the model fingerprint a compact file keeps (a prefix of the SHA-256). */
 export const SHORT_FINGERPRINT_BYTES = 4;
 /** Byte-2 flag: a meta section follows the counts. */
@@ -81,8 +87,8 @@ const CRC_BYTES = 4;
  */
 export function compactSize(data: MemoryData): number {
   return HEAD_BYTES + varintSize(data.slotCount) + varintSize(data.dim) +
-    varintSize(data.textBytes) + varintSize(data.tokenCount) + metaSize(planMeta(data.meta)) +
-    data.residual!.bytes.length + CRC_BYTES;
+    varintSize(data.textBytes) + varintSize(data.tokenCount) + codeSize(data.code) +
+    metaSize(planMeta(data.meta)) + data.residual!.bytes.length + CRC_BYTES;
 }
 
 /**
@@ -109,14 +115,15 @@ export function encodeCompact(data: MemoryData): Uint8Array {
   const out = new Uint8Array(compactSize(data));
   const w = new ByteWriter(out);
   w.bytes(COMPACT_MAGIC);
-  out[w.pos++] = COMPACT_VERSION | (meta.length > 0 ? FLAG_META : 0) |
-    (data.residual!.cache ? FLAG_CACHE : 0);
+  out[w.pos++] = (data.code ? COMPACT_CODE_VERSION : COMPACT_VERSION) |
+    (meta.length > 0 ? FLAG_META : 0) | (data.residual!.cache ? FLAG_CACHE : 0);
   writeHex(data.modelFingerprint.slice(0, 2 * SHORT_FINGERPRINT_BYTES), out, w.pos);
   w.pos += SHORT_FINGERPRINT_BYTES;
   w.varint(data.slotCount);
   w.varint(data.dim);
   w.varint(data.textBytes);
   w.varint(data.tokenCount);
+  if (data.code) writeCode(w, data.code);
   if (meta.length > 0) writeMeta(w, meta);
   w.bytes(data.residual!.bytes);
   const end = out.length - CRC_BYTES;
@@ -153,9 +160,10 @@ export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryDa
   const len = bytes.length;
   if (len < 3) throw new FormatError(`Truncated compact .r3m file: ${len} bytes`);
   const version = bytes[2] & 0x0f;
-  if (version !== COMPACT_VERSION) {
+  if (version !== COMPACT_VERSION && version !== COMPACT_CODE_VERSION) {
     throw new FormatError(
-      `Unsupported compact .r3m version ${version}: this reader supports version ${COMPACT_VERSION}`,
+      `Unsupported compact .r3m version ${version}: this reader supports versions ` +
+        `${COMPACT_VERSION} and ${COMPACT_CODE_VERSION}`,
     );
   }
   if ((bytes[2] & ~(0x0f | FLAG_META | FLAG_CACHE)) !== 0) {
@@ -200,12 +208,11 @@ export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryDa
       slots: new Int8Array(0),
       scales: new Float32Array(0),
     }],
-    residual: { codedTokens: tokenCount, bytes: bytes.slice(r.pos, end) },
+    residual: { codedTokens: tokenCount, bytes: new Uint8Array(0) },
   };
+  if (version === COMPACT_CODE_VERSION) data.code = readCode(r);
   if (bytes[2] & FLAG_CACHE) data.residual!.cache = true;
-  if (bytes[2] & FLAG_META) {
-    data.meta = readMeta(r);
-    data.residual!.bytes = bytes.slice(r.pos, end);
-  }
+  if (bytes[2] & FLAG_META) data.meta = readMeta(r);
+  data.residual!.bytes = bytes.slice(r.pos, end);
   return data;
 }

@@ -48,6 +48,7 @@ import {
 } from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
 import type { MemoryData, MemoryNode, NodeLevel } from "./memory.ts";
+import { codeProblem } from "./memory_code.ts";
 import {
   COMPACT_MAGIC,
   compactSize,
@@ -315,6 +316,11 @@ export function validateMemoryData(
           `spanning the whole text and a residual that codes every token`,
       );
     }
+  }
+  if (data.code !== undefined) {
+    if (container !== "compact") fail(`A memory code is only stored in the compact container`);
+    const problem = codeProblem(data.code);
+    if (problem) fail(problem);
   }
   const m = data.meta;
   if (m !== undefined) {

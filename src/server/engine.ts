@@ -7,7 +7,7 @@
  */
 import { Memory, type MemoryStats } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
-import { type SearchKeys, searchKeysOf } from "./search_index.ts";
+import { type SearchKeys, searchKeysFrom } from "./search_index.ts";
 
 /** A compressed text: the `.r3m` bytes, their stats and their search keys. */
 export interface Compressed {
@@ -24,10 +24,11 @@ export interface EngineCompressOptions {
   /** Keep the residual (default true). */
   lossless?: boolean;
   /**
-   * Which nodes keep slots (default `"all"`); `"none"` stores a compact lossless archive that
-   * search cannot find (see `CompressOptions.slots`).
+   * How the memory is stored (see `CompressOptions.slots`): by default the library's default
+   * (`"code"`, a compact memory, when the model has a memory basis); `"none"` stores a compact
+   * lossless archive that search cannot find.
    */
-  slots?: "all" | "document" | "none";
+  slots?: "code" | "all" | "document" | "none";
 }
 
 /** Options of {@link Engine.reconstruct}. */
@@ -76,9 +77,21 @@ export function compressToBytes(
 ): Compressed {
   const memory = r3.compressSync(text, {
     lossless: options.lossless ?? true,
-    slots: options.slots ?? "all",
+    ...(options.slots ? { slots: options.slots } : {}),
   });
-  return { bytes: memory.toBytes(), stats: memory.stats(), keys: searchKeysOf(memory) };
+  // The keys of every node of the memory's tree: a code memory's from its text, computed now
+  // (the text is at hand) rather than stored in the memory.
+  const tree = r3.tree(memory);
+  const stats = memory.stats();
+  if (memory.code) {
+    stats.nodes = { document: 0, paragraph: 0, sentence: 0 };
+    for (const n of tree) stats.nodes[n.level]++;
+  }
+  return {
+    bytes: memory.toBytes(),
+    stats,
+    keys: searchKeysFrom(tree, r3.nodeKeys(memory), r3.config.dim),
+  };
 }
 
 /**

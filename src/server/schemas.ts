@@ -89,11 +89,13 @@ const typed = (name: string, type: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? `${name} is required` : `${name} must be ${type}`;
 
 const Text = z.string({ error: typed("text", "a string") }).min(1, "text must not be empty");
-const Slots = z.enum(["all", "document", "none"], {
-  error: 'slots must be "all", "document" or "none"',
+const Slots = z.enum(["code", "all", "document", "none"], {
+  error: 'slots must be "code", "all", "document" or "none"',
 }).optional().openapi({
-  description: "Which nodes keep memory slots (default all). " +
-    '"none": a compact lossless archive (about 16 bytes of framing), which search cannot find',
+  description: 'How the memory is stored. "code" (the default when lossless and the model ' +
+    "has a memory basis): compact, the document memory as a 4-bit code, smaller than " +
+    'brotli-11; "all" (the default when lossy): int8 slots on every node; "document": on the ' +
+    'document only; "none": a compact lossless archive, which search cannot find',
 });
 
 const Metadata = z.record(z.string(), z.unknown(), {

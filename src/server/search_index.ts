@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Memory, NodeLevel } from "../codec/memory.ts";
+import type { Memory, MemoryNode, NodeLevel } from "../codec/memory.ts";
 import { nodeKey, scoreNodes } from "../codec/search_keys.ts";
 import { FormatError } from "../errors.ts";
 
@@ -48,11 +48,32 @@ const WITH_PARENTS = 0x80000000;
  * ```
  */
 export function searchKeysOf(memory: Memory): SearchKeys {
-  const dim = memory.dim;
-  const nodes = memory.nodes;
+  return searchKeysFrom(memory.nodes, memory.nodes.map((n) => nodeKey(n, memory.dim)), memory.dim);
+}
+
+/**
+ * Search keys of a node tree whose keys are known: `R3Mem.tree` and `R3Mem.nodeKeys` of a
+ * memory (a compact code memory's keys are computed from its text, not stored).
+ *
+ * @param nodes The tree, root first.
+ * @param nodeKeys One unit key per node, `null` for a node without one.
+ * @param dim Width of a key.
+ *
+ * @example
+ * ```ts
+ * import { searchKeysFrom } from "./search_index.ts";
+ * const nodes = [{ level: "document" as const, parent: -1 }];
+ * const k = searchKeysFrom(nodes, [new Float32Array([0, 1])], 2);
+ * console.log(k.levels, Array.from(k.keys)); // [ "document" ] [ 0, 1 ]
+ * ```
+ */
+export function searchKeysFrom(
+  nodes: readonly Pick<MemoryNode, "level" | "parent">[],
+  nodeKeys: readonly (Float32Array | null)[],
+  dim: number,
+): SearchKeys {
   const keys = new Float32Array(nodes.length * dim);
-  nodes.forEach((node, n) => {
-    const key = nodeKey(node, dim);
+  nodeKeys.forEach((key, n) => {
     if (key) keys.set(key, n * dim);
   });
   return {

@@ -14,16 +14,22 @@ import type {
   EngineReconstructOptions,
 } from "./engine.ts";
 import { PoolError } from "./errors.ts";
+import type { BackendChoice } from "../backend/webgpu/choose.ts";
 
 /** A job as the pool posts it to a worker. */
 export type JobRequest =
-  | { op: "compress"; text: string; lossless: boolean; slots: "all" | "document" | "none" }
+  | {
+    op: "compress";
+    text: string;
+    lossless: boolean;
+    slots?: "code" | "all" | "document" | "none";
+  }
   | { op: "reconstruct"; bytes: Uint8Array; node: number }
   | { op: "query_key"; query: string };
 
 /** Messages the pool sends to a worker. */
 export type ToWorker =
-  | { type: "init"; weights: string | Uint8Array; backend?: "wasm" | "reference" }
+  | { type: "init"; weights: string | Uint8Array; backend?: BackendChoice }
   | { type: "job"; id: number; job: JobRequest }
   | { type: "cancel"; id: number };
 
@@ -50,7 +56,7 @@ export interface WorkerPoolOptions {
   /** Number of workers (default: the number of cores). */
   size?: number;
   /** Backend of the workers' models (default wasm). */
-  backend?: "wasm" | "reference";
+  backend?: BackendChoice;
   /** Jobs that may wait for a worker before new ones are refused (default 256). */
   maxQueue?: number;
 }
@@ -151,7 +157,7 @@ export class WorkerPool implements Engine {
       op: "compress",
       text,
       lossless: options.lossless ?? true,
-      slots: options.slots ?? "all",
+      slots: options.slots,
     });
     return value as Compressed;
   }
