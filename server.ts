@@ -52,7 +52,11 @@ export async function startServer(
   log: (line: string) => void = console.log,
 ): Promise<RunningServer> {
   const weights = await readWeights(config.weights);
-  const pool = await WorkerPool.create({ weights, size: config.workers });
+  const pool = await WorkerPool.create({
+    weights,
+    size: config.workers,
+    backend: config.backend,
+  });
   let store: MemoryStore;
   try {
     store = await MemoryStore.open(config.kvPath);

@@ -1,12 +1,13 @@
 /**
  * Server configuration from the environment: `PORT`, `R3MEM_KV_PATH`, `R3MEM_TOKENS`,
- * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`.
+ * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`, `R3MEM_BACKEND`.
  *
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_WEIGHTS_URL } from "../r3mem.ts";
+import { BACKEND_CHOICES, type BackendChoice } from "../backend/webgpu/choose.ts";
 import { parseTokens } from "./auth.ts";
 
 /** Everything the server process needs to start. */
@@ -25,6 +26,8 @@ export interface ServerConfig {
   maxBodyBytes: number;
   /** Inference workers. */
   workers: number;
+  /** Backend of the workers' models (`R3MEM_BACKEND`: auto, webgpu, wasm, reference; default auto). */
+  backend: BackendChoice;
 }
 
 /**
@@ -66,6 +69,7 @@ export function configFromEnv(
     weights: weightsUrl(env("R3MEM_WEIGHTS")),
     maxBodyBytes: intVar(env, "R3MEM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, 2 ** 31),
     workers: intVar(env, "R3MEM_WORKERS", Math.max(1, cores), 1, 256),
+    backend: backendVar(env("R3MEM_BACKEND")),
   };
 }
 
@@ -86,6 +90,14 @@ export function weightsUrl(value: string | undefined): URL {
   if (!value) return DEFAULT_WEIGHTS_URL;
   if (/^(https?|file):/i.test(value)) return new URL(value);
   return pathToFileURL(isAbsolute(value) ? value : resolve(value));
+}
+
+function backendVar(raw: string | undefined): BackendChoice {
+  if (raw === undefined || raw === "") return "auto";
+  if (!(BACKEND_CHOICES as readonly string[]).includes(raw)) {
+    throw new TypeError(`R3MEM_BACKEND must be one of ${BACKEND_CHOICES.join(", ")}, got "${raw}"`);
+  }
+  return raw as BackendChoice;
 }
 
 function intVar(

@@ -54,7 +54,9 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     try {
       const weights = typeof msg.weights === "string" ? new URL(msg.weights) : msg.weights;
       model = await R3Mem.load({ weights, backend: msg.backend });
-      post({ type: "ready", fingerprint: model.fingerprint, backend: model.backend });
+      // With "auto", /healthz reports the backend chosen once the WebGPU probe is over.
+      const backend = await model.backendChosen;
+      post({ type: "ready", fingerprint: model.fingerprint, backend });
     } catch (err) {
       post({ type: "init_error", error: toWire(err) });
     }
