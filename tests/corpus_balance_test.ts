@@ -217,6 +217,11 @@ Deno.test("sources: file patterns of the new packages", () => {
   const match = (name: string, p: string) => SOURCES.find((s) => s.name === name)!.files.test(p);
   assert(match("sqlite", "/usr/share/doc/sqlite3/lang_select.html"));
   assert(!match("sqlite", "/usr/share/doc/sqlite3/images/logo.gif"));
+  for (const page of ["capi3ref", "session", "changes", "requirements", "doc_keyword_crossref"]) {
+    assert(!match("sqlite", `/usr/share/doc/sqlite3/${page}.html`), `${page} repeats other pages`);
+  }
+  assert(match("sqlite", "/usr/share/doc/sqlite3/session/sqlite3session_create.html"));
+  assert(match("sqlite", "/usr/share/doc/sqlite3/releaselog/3_40_1.html"));
   assert(match("django", "/usr/share/doc/python-django-doc/html/topics/db/queries.html"));
   assert(!match("django", "/usr/share/doc/python-django-doc/html/_modules/django/apps.html"));
   assert(!match("django", "/usr/share/doc/python-django-doc/html/genindex.html"));
@@ -224,6 +229,9 @@ Deno.test("sources: file patterns of the new packages", () => {
   assert(!match("nodejs", "/usr/share/doc/nodejs/api/all.md.gz"), "all.md repeats every page");
   assert(!match("nodejs", "/usr/share/doc/nodejs/api/fs.json.gz"));
   assert(match("perl", "/usr/share/perl/5.36.0/pod/perlfaq4.pod"));
+  assert(!match("perl", "/usr/share/perl/5.36.0/pod/perltoc.pod"));
+  assert(!match("perl", "/usr/share/perl/5.36.0/pod/perluniprops.pod"));
+  assert(!match("perl", "/usr/share/perl/5.36.0/pod/perljp.pod"), "English only");
   assert(match("rust", "/usr/share/doc/rust-doc/html/book/ch04-01-what-is-ownership.html"));
   assert(match("rust", "/usr/share/doc/rust-doc/html/std/option/enum.Option.html"));
   assert(!match("rust", "/usr/share/doc/rust-doc/html/book/print.html"), "a whole book again");
@@ -231,6 +239,10 @@ Deno.test("sources: file patterns of the new packages", () => {
   assert(!match("rust", "/usr/share/doc/rust-doc/html/src/std/lib.rs.html"), "source listings");
   assert(match("linux", "/usr/share/doc/linux-doc-6.1/html/_sources/PCI/acpi-info.rst.txt"));
   assert(!match("linux", "/usr/share/doc/linux-doc-6.1/html/PCI/acpi-info.html"));
+  assert(
+    !match("linux", "/usr/share/doc/linux-doc-6.1/html/_sources/translations/zh_CN/index.rst.txt"),
+    "English only",
+  );
   assert(match("wordnet", "/usr/share/wordnet/data.noun"));
   assert(!match("wordnet", "/usr/share/wordnet/index.noun"));
   assert(match("sotu", "package/data/1790_george_washington_n.json"));

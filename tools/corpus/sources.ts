@@ -150,7 +150,11 @@ export const SOURCES: readonly CorpusSource[] = [
   {
     name: "sqlite",
     packages: ["sqlite3-doc"],
-    files: /^\/usr\/share\/doc\/sqlite3\/.+\.html$/,
+    // Left out: pages that repeat others whole (capi3ref and session.html are c3ref/ and session/
+    // on one page, changes.html is every releaselog/ page, requirements.html is excerpts of the
+    // other pages) and link indexes (the *_crossref pages, keyword_index, sitemap, doclist).
+    files:
+      /^\/usr\/share\/doc\/sqlite3\/(?!(?:capi3ref|session|changes|requirements|doc_\w+_crossref|keyword_index|sitemap|doclist)\.html$).+\.html$/,
     idOf: strip(/^\/usr\/share\/doc\/sqlite3\//),
     // Syntax diagrams are SVG (dropped) under a "name: show/hide" toggle line, dropped too.
     extract: one((t) =>
@@ -186,7 +190,10 @@ export const SOURCES: readonly CorpusSource[] = [
   {
     name: "perl",
     packages: ["perl-doc"],
-    files: /^\/usr\/share\/perl\/[^/]+\/pod\/[^/]+\.pod$/,
+    // perltoc is every other page's headings; perluniprops is tables of Unicode properties;
+    // perlcn, perljp, perlko and perltw are introductions in Chinese, Japanese and Korean.
+    files:
+      /^\/usr\/share\/perl\/[^/]+\/pod\/(?!(?:perltoc|perluniprops|perlcn|perljp|perlko|perltw)\.pod$)[^/]+\.pod$/,
     idOf: strip(/^\/usr\/share\/perl\/[^/]+\/pod\//),
     extract: one(podToText),
     maxShare: 0.1,
@@ -212,7 +219,8 @@ export const SOURCES: readonly CorpusSource[] = [
   {
     name: "linux",
     packages: ["linux-doc-6.1"],
-    files: /^\/usr\/share\/doc\/linux-doc-[^/]+\/html\/_sources\/.+\.rst\.txt$/,
+    // translations/ holds the Chinese, Italian, Japanese, Korean and Spanish translations.
+    files: /^\/usr\/share\/doc\/linux-doc-[^/]+\/html\/_sources\/(?!translations\/).+\.rst\.txt$/,
     idOf: strip(/^\/usr\/share\/doc\/linux-doc-[^/]+\/html\/_sources\//),
     extract: one(cleanRst),
     maxShare: 0.12,
