@@ -7,7 +7,7 @@ import {
   SIGNATURE_BINS,
   signatureSimilarity,
 } from "../tools/corpus/dedup.ts";
-import { capBudgets, selectWithinBudget } from "../tools/corpus/balance.ts";
+import { budgetsFor, capBudgets, selectWithinBudget } from "../tools/corpus/balance.ts";
 import { SOURCES } from "../tools/corpus/sources.ts";
 import { utf8Length } from "../tools/corpus/text.ts";
 
@@ -137,6 +137,21 @@ Deno.test("capBudgets: capped sources at their share of the final total, others 
       ]),
     "add up",
   );
+});
+
+Deno.test("budgetsFor: caps when they can hold, whole sources when they cannot", () => {
+  const all = budgetsFor([
+    { name: "a", bytes: 1000, maxShare: 0.5 },
+    { name: "b", bytes: 100, maxShare: 0.6 },
+  ]);
+  assertEquals(all.capped, true);
+  assertEquals(all.budgets.get("a"), 100); // a may be half: as large as b
+  const partial = budgetsFor([
+    { name: "git", bytes: 3, maxShare: 0.08 },
+    { name: "man", bytes: 6, maxShare: 0.08 },
+  ]);
+  assertEquals(partial.capped, false);
+  assertEquals([...partial.budgets], [["git", 3], ["man", 6]]);
 });
 
 Deno.test("selectWithinBudget: priority first, seeded order, budget respected", () => {

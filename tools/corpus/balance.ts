@@ -69,6 +69,26 @@ export function capBudgets(sizes: readonly SourceSize[]): Map<string, number> {
 }
 
 /**
+ * {@linkcode capBudgets} when the caps add up to at least 1, else every source whole: a few
+ * sources picked on the command line can have caps that add up to less, and shares (which add up
+ * to 1) cannot all stay under those, so such a partial corpus is left uncapped.
+ *
+ * @example
+ * ```ts
+ * import { budgetsFor } from "./balance.ts";
+ * const r = budgetsFor([{ name: "git", bytes: 3, maxShare: 0.08 }, { name: "man", bytes: 6, maxShare: 0.08 }]);
+ * console.log(r.capped, r.budgets.get("man")); // false 6
+ * ```
+ */
+export function budgetsFor(
+  sizes: readonly SourceSize[],
+): { budgets: Map<string, number>; capped: boolean } {
+  const sum = sizes.reduce((n, s) => n + s.maxShare, 0);
+  if (sum >= 1) return { budgets: capBudgets(sizes), capped: true };
+  return { budgets: new Map(sizes.map((s) => [s.name, s.bytes])), capped: false };
+}
+
+/**
  * Picks whole documents of one source to fit a byte budget: documents are taken in the order of
  * `priority(id)` (lower first), then of `hashUnit("cap:" + seed, id)`, and each one that still
  * fits the remaining budget is kept. The choice depends only on the ids, sizes, seed and budget.

