@@ -103,6 +103,8 @@ export interface StageRun {
   state: StageState;
   /** Time budget in ms: plans `totalSteps` when the recipe says 0, and stops the stage. */
   budgetMs?: number;
+  /** With a budget: lengthen the plan when the steps get faster (default true). */
+  replan?: boolean;
   /** Called after every step. */
   onProgress?: (p: Progress) => void;
   /** Steps between checkpoints (0 = none). */
@@ -284,11 +286,18 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     if (Number.isFinite(budget)) {
       if (state.totalSteps <= 0 && stepTimes.length >= 5) {
         state.totalSteps = Math.max(step + 1, step + Math.floor((budget - spent) / msPerStep));
-      } else if (state.totalSteps > 0 && step % 25 === 0) {
-        // slower than planned (a busy machine): shorten the schedule to end on time
-        const projected = spent + (state.totalSteps - step) * msPerStep;
-        if (projected > budget * 1.03) {
-          state.totalSteps = Math.max(step + 1, step + Math.floor((budget - spent) / msPerStep));
+      } else if (state.totalSteps > 0 && step % 25 === 0 && step < state.totalSteps) {
+        // Re-plan on the recent speed, which changes when the machine gets busier or quieter:
+        // shorten the schedule to end on time, or lengthen it (by at most a tenth at a time, so
+        // the cosine's learning rate moves smoothly) to use the budget. Only a run with a
+        // budget and planned steps re-plans; fixed --steps stay fixed.
+        const recent = stepTimes.slice(-25);
+        const msRecent = recent.reduce((a, b) => a + b, 0) / recent.length;
+        const projected = spent + (state.totalSteps - step) * msRecent;
+        const fit = step + Math.floor((budget - spent) / msRecent);
+        if (projected > budget * 1.03) state.totalSteps = Math.max(step + 1, fit);
+        else if (projected < budget * 0.95 && run.replan !== false) {
+          state.totalSteps = Math.min(fit, Math.ceil(state.totalSteps * 1.1));
         }
       }
     }
