@@ -241,7 +241,7 @@ export class R3Mem {
     const [file, picked, basis] = await Promise.all([
       fileReady,
       chooseBackend(options.backend, shape),
-      loadBasis(options.basis, source),
+      loadBasis(options.basis, source, fileReady),
     ]);
     progress({ status: "verify", bytes: source instanceof Uint8Array ? source.length : 0 });
     const { backend, coder, reason, upgrade } = picked;
@@ -851,11 +851,13 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-// The memory basis to load: the one given, none (`null`), or the `.r3b` beside URL weights
-// (the embedded default's included) when there is one.
+// The memory basis to load: the one given, none (`null`), the `.r3b` beside URL weights (the
+// embedded default's included) when there is one, or for weights given as bytes the default
+// model's basis if they are the default model.
 async function loadBasis(
   given: URL | Uint8Array | null | undefined,
   weights: URL | Uint8Array,
+  file: Promise<WeightsFile>,
 ): Promise<MemoryBasis | null> {
   if (given === null) return null;
   if (given instanceof Uint8Array) return MemoryBasis.fromBytes(given);
@@ -863,6 +865,10 @@ async function loadBasis(
     throw new InputError(`basis must be a URL, a Uint8Array or null`);
   }
   let url = given;
+  if (!url && weights instanceof Uint8Array) {
+    const basis = await loadBasis(DEFAULT_BASIS_URL, DEFAULT_WEIGHTS_URL, file).catch(() => null);
+    return basis && basis.model === (await file).fingerprint ? basis : null;
+  }
   if (!url) {
     if (!(weights instanceof URL) || !/\.r3w$/.test(weights.pathname)) return null;
     url = new URL(weights.href.replace(/\.r3w(?=$|[?#])/, ".r3b"));

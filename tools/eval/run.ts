@@ -26,6 +26,7 @@ import {
   reconstructionAccuracy,
   retrievalRecall,
 } from "./metrics.ts";
+import { type FormatSizes, formatSizes, type MemoryGain, memoryGain } from "./format_size.ts";
 
 /** Budgets and choices of {@link runEval}. */
 export interface EvalOptions {
@@ -55,7 +56,7 @@ export interface EvalOptions {
 }
 
 /** The metrics {@link runEval} can run. */
-export const METRICS = ["bpb", "recon", "ppl", "recall"] as const;
+export const METRICS = ["bpb", "recon", "ppl", "recall", "format"] as const;
 
 /** One of {@link METRICS}. */
 export type MetricName = typeof METRICS[number];
@@ -104,6 +105,11 @@ export interface EvalReport {
   recall?: { pool: number; queries: number };
   /** Seconds each metric took. */
   timings_s: Record<string, number>;
+  /**
+   * The default `.r3m` beside the compact archive and brotli-11, and the memory gain the
+   * default's memory code keeps (`./format_size.ts`).
+   */
+  format?: { doc: FormatSizes; msg: FormatSizes; memory_gain: MemoryGain };
 }
 
 /**
@@ -177,6 +183,16 @@ export async function runEval(
     report.bpb_gzip = doc.bpb_gzip;
     report.bpb_brotli = doc.bpb_brotli;
     report.bpb_zstd = doc.bpb_zstd;
+  }
+
+  if (metrics.has("format")) {
+    const docItems = takeBytes(texts, settings.maxBytes);
+    const msgItems = docItems.flatMap((t) => messageParagraphs(t, 1024));
+    report.format = {
+      doc: await timed("format_doc", () => formatSizes(m, docItems)),
+      msg: await timed("format_msg", () => formatSizes(m, msgItems)),
+      memory_gain: await timed("memory_gain", () => memoryGain(m, msgItems.slice(0, 200))),
+    };
   }
 
   if (metrics.has("recon")) {
@@ -270,6 +286,26 @@ export function formatReport(r: EvalReport): string {
         }`,
       );
     }
+  }
+  if (r.format) {
+    const f = r.format, g = f.memory_gain;
+    lines.push("");
+    lines.push("default .r3m (bpb)  default  compact  brotli  ÷ brotli  (slots all)  storage");
+    for (const key of ["doc", "msg"] as const) {
+      const b = f[key];
+      lines.push(
+        `  ${key}${" ".repeat(18 - key.length)}${num(b.bpb_default).padStart(7)}  ${
+          num(b.bpb_compact).padStart(7)
+        }  ${num(b.bpb_brotli).padStart(6)}  ${num(b.default_vs_brotli).padStart(8)}  ${
+          num(b.bpb_slots_all).padStart(11)
+        }  ${b.default_slots}`,
+      );
+    }
+    lines.push(
+      `memory gain (msg, bpb)  int8 ${num(g.gain_int8)}  code ${num(g.gain_code)}  kept ${
+        num(g.kept, 2)
+      }  (${g.items} messages)`,
+    );
   }
   if (r.recon) {
     lines.push("");
