@@ -21,6 +21,7 @@ import { type CompressOptions, R3Mem, type ReconstructOptions } from "./src/r3me
 
 export {
   type CompressOptions,
+  DEFAULT_BASIS_URL,
   DEFAULT_WEIGHTS_URL,
   type LoadOptions,
   type LoadProgress,
@@ -32,6 +33,7 @@ export {
 export {
   type LevelCounts,
   Memory,
+  type MemoryCode,
   type MemoryData,
   type MemoryNode,
   type MemoryStats,
@@ -44,6 +46,12 @@ export {
   R3MemError,
   type R3MemErrorCode,
 } from "./src/errors.ts";
+export {
+  type BasisShape,
+  codeLength,
+  fitMemoryBasis,
+  MemoryBasis,
+} from "./src/codec/memory_basis.ts";
 export type { ModelConfig } from "./src/model/config.ts";
 export type {
   AttentionShape,

@@ -78,7 +78,17 @@ export interface BasisShape {
 
 /**
  * A memory basis: mean memory, `components` unit directions (stored int8, one scale each) and
- * the standard deviation of the memories along each. Immutable once built.
+ * the standard deviation of the memories along each. Immutable once built. `R3Mem.basis` is the
+ * loaded model's (the default model's is `weights/r3mem-default.r3b`).
+ *
+ * @example
+ * ```ts
+ * import { fitMemoryBasis } from "./memory_basis.ts";
+ * const ms = Array.from({ length: 20 }, (_, i) => Float32Array.from([i, 1 - i, 2, i % 4]));
+ * const basis = fitMemoryBasis(ms, { slotCount: 2, dim: 2, components: 2, model: "e".repeat(64) });
+ * const code = basis.encode(ms[5], 2); // two 4-bit coefficients
+ * console.log(code.length, basis.decode(code).length); // 2 4
+ * ```
  */
 export class MemoryBasis {
   /** SHA-256 of the weights of the model the basis belongs to (64 hex characters). */
