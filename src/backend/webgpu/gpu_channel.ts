@@ -107,7 +107,23 @@ export class GpuChannel {
     return new Uint32Array(this.#data, 0, n).slice();
   }
 
-  /** Stops the worker. */
+  /**
+   * Stops the worker gracefully: the device is destroyed and the thread ends by itself (waits at
+   * most `ms`, then terminates it).
+   */
+  async shutdown(ms = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cmds = [];
+    const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
+    this.#worker.postMessage({ type: "close" } satisfies ToGpuWorker);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ms));
+    if (await Promise.race([exited, late]) === "late") await this.#worker.terminate();
+    clearTimeout(timer);
+  }
+
+  /** Stops the worker at once. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -71,6 +71,14 @@ parentPort!.on("message", (msg: ToGpuWorker) => {
         post({ type: "init_error", message: err instanceof Error ? err.message : String(err) });
       }
     });
+  } else if (msg.type === "close") {
+    // Destroy the device and let the thread end by itself: a thread killed while the driver
+    // tears down (or starts up) can crash the process at exit.
+    chain = chain.then(() => {
+      runtime?.device.destroy();
+      runtime = null;
+      (globalThis as { close?: () => void }).close?.(); // a Deno worker's own exit
+    });
   } else {
     chain = chain.then(() => batch(msg));
   }

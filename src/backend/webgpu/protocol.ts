@@ -118,7 +118,8 @@ export interface GpuInfo {
 /** Caller → worker. */
 export type ToGpuWorker =
   | { type: "init"; ctrl: SharedArrayBuffer; data: SharedArrayBuffer; init: GpuInit }
-  | { type: "batch"; cmds: Command[]; read?: ReadRequest; data?: SharedArrayBuffer };
+  | { type: "batch"; cmds: Command[]; read?: ReadRequest; data?: SharedArrayBuffer }
+  | { type: "close" };
 
 /** Worker → caller (only during start-up; batches answer through the shared buffer). */
 export type FromGpuWorker =

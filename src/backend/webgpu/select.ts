@@ -68,17 +68,17 @@ export async function probeWebGpu(
   }
   const refused = options.reject?.(be.info);
   if (refused) {
-    be.close();
+    await be.shutdown();
     return { backend: null, reason: refused };
   }
   try {
     const failure = selfTest(be);
     if (failure) {
-      be.close();
+      await be.shutdown();
       return { backend: null, reason: `WebGPU self-test failed: ${failure}` };
     }
   } catch (e) {
-    be.close();
+    await be.shutdown();
     return { backend: null, reason: `WebGPU self-test failed: ${(e as Error).message}` };
   }
   return { backend: be, reason: `WebGPU adapter "${be.info.description}" passed the self-test` };
@@ -269,7 +269,7 @@ export async function selectBackend(
     t.wasmMs.toFixed(1)
   } ms on wasm`;
   if (!t.faster) {
-    probe.backend.close();
+    await probe.backend.shutdown();
     refusal = `${probe.reason}, but ${timing}`;
     return { backend: null, reason: refusal };
   }

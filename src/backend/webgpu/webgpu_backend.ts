@@ -44,8 +44,10 @@ export interface WebGpuBackend extends Backend {
   readonly info: GpuInfo;
   /** Waits until every queued op has run (for timing). */
   finish(): void;
-  /** Stops the GPU worker; the backend is unusable afterwards. */
+  /** Stops the GPU worker at once; the backend is unusable afterwards. */
   close(): void;
+  /** Stops the GPU worker after destroying the device (the safe way before a process exits). */
+  shutdown(): Promise<void>;
 }
 
 /**
@@ -114,6 +116,9 @@ class GpuBackend implements WebGpuBackend {
   }
   close(): void {
     this.#ch.close();
+  }
+  shutdown(): Promise<void> {
+    return this.#ch.shutdown();
   }
 
   // ── buffers ────────────────────────────────────────────────────────────────
