@@ -62,6 +62,7 @@ export type {
   Q8Matrix,
 } from "./src/backend/backend.ts";
 export { type EncodeOptions, Tokenizer } from "./src/model/tokenizer.ts";
+export type { BackendChoice } from "./src/backend/webgpu/choose.ts";
 
 let defaultModel: Promise<R3Mem> | undefined;
 
