@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { R3Mem } from "../src/r3mem.ts";
-import { fitMemoryBasis } from "../src/codec/memory_basis.ts";
+import { fitMemoryBasis, type MemoryBasis } from "../src/codec/memory_basis.ts";
 import { loadWeightsFrom } from "../src/model/weights_format.ts";
 import { ReversibleTransformer } from "../src/model/transformer.ts";
 import { uploadWeights } from "../src/model/weights.ts";
@@ -77,6 +77,25 @@ async function* sampleTexts(trainPath: string, samples: number): AsyncGenerator<
   }
 }
 
+// Share of the memories' variance along the first 8, 16, 32, 64 … components.
+function explained(memories: Float32Array[], basis: MemoryBasis): string {
+  const n = memories.length, sd = memories[0].length;
+  const mean = new Float64Array(sd);
+  for (const m of memories) for (let i = 0; i < sd; i++) mean[i] += m[i] / n;
+  let total = 0;
+  for (const m of memories) for (let i = 0; i < sd; i++) total += (m[i] - mean[i]) ** 2 / n;
+  const sigma = basis.sigmas();
+  const parts: string[] = [];
+  let sum = 0;
+  sigma.forEach((s, r) => {
+    sum += s * s;
+    if ([8, 16, 32, 64, 128].includes(r + 1) || r + 1 === sigma.length) {
+      parts.push(`${r + 1}: ${(sum / total).toFixed(3)}`);
+    }
+  });
+  return `variance explained by the first components ${parts.join(", ")}`;
+}
+
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -120,6 +139,7 @@ async function main(args: string[]): Promise<number> {
     model: s.fingerprint,
   });
   await Deno.writeFile(out, basis.toBytes());
+  console.error(`memory_basis: ${explained(s.memories, basis)}`);
   console.error(
     `memory_basis: ${out}: ${components} components, id ${basis.id}, ` +
       `${basis.toBytes().length} bytes, ${((performance.now() - t0) / 1000).toFixed(0)} s`,

@@ -187,6 +187,21 @@ export class MemoryBasis {
     return new MemoryBasis(bytes);
   }
 
+  /**
+   * Standard deviation of the memories along each component (a copy), largest first.
+   *
+   * @example
+   * ```ts
+   * import { fitMemoryBasis } from "./memory_basis.ts";
+   * const ms = Array.from({ length: 20 }, (_, i) => Float32Array.from([i, -i, 1, 0]));
+   * const b = fitMemoryBasis(ms, { slotCount: 1, dim: 4, components: 2, model: "0".repeat(64) });
+   * console.log(b.sigmas()[0] > b.sigmas()[1]); // true
+   * ```
+   */
+  sigmas(): Float32Array {
+    return this.#sigma.slice();
+  }
+
   /** The `.r3b` bytes (a copy). */
   toBytes(): Uint8Array {
     return this.#bytes.slice();
