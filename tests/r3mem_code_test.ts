@@ -149,3 +149,16 @@ Deno.test("default model: a chat message's default memory is smaller than brotli
   });
   assertEquals(hit.text, "Could you bring the slides and the budget numbers? ");
 });
+
+Deno.test("code: a code memory written by this version is pinned and keeps decoding", async () => {
+  // Random test model (seed 1) with the basis fitted above (seed 3, id 6afe).
+  const text = "Pinned: a code memory of version 2.\n\nIt must keep decoding, byte for byte.";
+  const b64 = "sxoi5GcdnQIgSj9q/hDuLRAP8+DjIktI9fnBWMXaPy5bF5c3ckObNw4bgp4wS9DdhXDy4/aT6Il" +
+    "jweuE9lz8AYoKi3FPaTSEvdxyV59VzxuSAjKscKzN96Qfve1U";
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const m = Memory.fromBytes(bytes, { expectModel: r3.fingerprint });
+  assertEquals([m.code!.basis, m.code!.values.length], ["6afe", 16]);
+  assertEquals(await r3.reconstruct(m), text);
+  assertEquals(await r3.reconstruct(m, { node: 4 }), "It must keep decoding, byte for byte.");
+  assertEquals(btoa(String.fromCharCode(...(await r3.compress(text)).toBytes())), b64);
+});

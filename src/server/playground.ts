@@ -64,7 +64,7 @@ Bring the slides and the budget.
 The launch is planned for March. Marketing wants a demo.</textarea>
   <div class="row">
     <label><input id="lossless" type="checkbox" checked> lossless</label>
-    <label>slots <select id="slots"><option value="all">all nodes</option><option value="document">document</option><option value="none">none (compact)</option></select></label>
+    <label>slots <select id="slots"><option value="">default</option><option value="code">code (compact memory)</option><option value="all">all nodes</option><option value="document">document</option><option value="none">none (compact)</option></select></label>
     <button id="compress">Compress</button>
     <button id="save" class="alt">Store</button>
     <span id="status"></span>
@@ -130,7 +130,7 @@ $("compress").onclick = () => run($("compress"), async () => {
   status("compressing…");
   sourceText = $("text").value;
   const t0 = performance.now();
-  const res = await call("/v1/compress", { text: sourceText, lossless: $("lossless").checked, slots: $("slots").value });
+  const res = await call("/v1/compress", { text: sourceText, lossless: $("lossless").checked, slots: $("slots").value || undefined });
   const body = await res.json();
   memory = body.memory;
   showStats(body.stats);
@@ -168,7 +168,7 @@ $("reconstruct").onclick = () => run($("reconstruct"), async () => {
 });
 $("save").onclick = () => run($("save"), async () => {
   status("storing…");
-  const res = await call("/v1/memories", { text: $("text").value, lossless: $("lossless").checked, slots: $("slots").value, metadata: { source: "playground" } });
+  const res = await call("/v1/memories", { text: $("text").value, lossless: $("lossless").checked, slots: $("slots").value || undefined, metadata: { source: "playground" } });
   const body = await res.json();
   showStats(body.stats);
   status("stored as " + body.id);
