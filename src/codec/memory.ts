@@ -434,9 +434,11 @@ export class Memory {
    */
   withoutResidual(): Memory {
     if (this.container === "compact") {
-      // A compact memory has no slots: without its residual nothing would be left.
+      // A compact memory has no slots (at most a code of its document memory): the compact
+      // container holds lossless memories only. Compress with slots "all" for a lossy one.
       throw new InputError(
-        "A compact memory has no slots; without its residual it would hold nothing",
+        "A compact memory has no slots; it cannot drop its residual " +
+          '(compress with slots "all" or "document" for a lossy memory)',
       );
     }
     const { residual: _, ...rest } = this.#data;
