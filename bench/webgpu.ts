@@ -180,7 +180,7 @@ log("model…");
 const modelRows = [...await model("wasm", TEXTS)];
 if (gpu) modelRows.push(...await model("webgpu", TEXTS));
 const adapter = gpu ? { ...gpu.info, software: isSoftwareAdapter(gpu.info) } : null;
-gpu?.close();
+await gpu?.shutdown();
 
 if (json) {
   console.log(JSON.stringify({ adapter, kernels: kernelRows, model: modelRows }, null, 2));

@@ -296,8 +296,8 @@ Deno.test({ name: "webgpu: training ops run on the host, as the reference", igno
   assertEquals(loss, ref.crossEntropy(xr, tr, 3, d));
 });
 
-Deno.test({ name: "webgpu: close", ignore }, () => {
+Deno.test({ name: "webgpu: close and shutdown", ignore }, async () => {
   packed!.close();
-  unpacked!.close();
+  await unpacked!.shutdown();
   assertThrows(() => packed!.f32(1), Error);
 });

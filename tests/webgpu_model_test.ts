@@ -19,8 +19,8 @@ import { openGpus } from "./_webgpu.ts";
 const gpus = await openGpus();
 const ignore = "reason" in gpus;
 if (!("reason" in gpus)) {
-  gpus.packed.close(); // only probing; the models below start their own
-  gpus.unpacked.close();
+  await gpus.packed.shutdown(); // only probing; the models below start their own
+  await gpus.unpacked.shutdown();
 }
 
 const TEXTS = [
@@ -130,7 +130,7 @@ Deno.test(
       assertEquals(chosen, "wasm");
       assert(/software/.test(last.reason), last.reason);
     }
-    (probe.backend as Partial<WebGpuBackend>).close?.();
+    await (probe.backend as Partial<WebGpuBackend>).shutdown?.();
     assertEquals(await r3.reconstruct(await r3.compress(TEXTS[0])), TEXTS[0]);
   },
 );

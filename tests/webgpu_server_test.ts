@@ -10,8 +10,8 @@ import { openGpus } from "./_webgpu.ts";
 const gpus = await openGpus();
 const ignore = "reason" in gpus;
 if (!("reason" in gpus)) {
-  gpus.packed.close();
-  gpus.unpacked.close();
+  await gpus.packed.shutdown();
+  await gpus.unpacked.shutdown();
 }
 
 Deno.test("configFromEnv: R3MEM_BACKEND, default auto, bad values named", () => {

@@ -13,6 +13,7 @@ import {
   type GpuInfo,
   type GpuInit,
   type ReadRequest,
+  STATE_CLOSED,
   STATE_DONE,
   STATE_PENDING,
   type ToGpuWorker,
@@ -20,6 +21,23 @@ import {
 
 /** Commands queued before a batch is sent without waiting. */
 const BATCH = 4096;
+
+// Channels still open. A GPU thread still alive when the process exits can crash it (the driver's
+// teardown races the exit), so open channels are shut down gracefully when the event loop runs
+// dry ("beforeunload": the shutdown keeps it alive until the thread has ended) and, on an
+// explicit Deno.exit, at "unload" (the device is destroyed before the process goes).
+const open = new Set<GpuChannel>();
+let exitHooks = false;
+function hookExit(): void {
+  if (exitHooks || typeof globalThis.addEventListener !== "function") return;
+  exitHooks = true;
+  globalThis.addEventListener("beforeunload", () => {
+    for (const ch of open) void ch.shutdown();
+  });
+  globalThis.addEventListener("unload", () => {
+    for (const ch of open) ch.closeSync();
+  });
+}
 
 /** A started GPU worker with its device open. */
 export class GpuChannel {
@@ -66,7 +84,10 @@ export class GpuChannel {
     try {
       const info = await ready;
       worker.unref();
-      return new GpuChannel(worker, ctrl, data, info, timeoutMs);
+      const ch = new GpuChannel(worker, ctrl, data, info, timeoutMs);
+      open.add(ch);
+      hookExit();
+      return ch;
     } catch (e) {
       void worker.terminate();
       throw e;
@@ -114,7 +135,9 @@ export class GpuChannel {
   async shutdown(ms = 5000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    open.delete(this);
     this.#cmds = [];
+    this.#worker.ref(); // the process waits for the thread to end
     const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
     this.#worker.postMessage({ type: "close" } satisfies ToGpuWorker);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -123,10 +146,29 @@ export class GpuChannel {
     clearTimeout(timer);
   }
 
-  /** Stops the worker at once. */
+  /** Destroys the device (waits up to `ms` for the worker to confirm), then stops the worker. */
+  closeSync(ms = 2000): void {
+    if (this.#closed) return;
+    Atomics.store(this.#ctrl, CTRL_STATE, STATE_PENDING);
+    this.#worker.postMessage({ type: "close" } satisfies ToGpuWorker);
+    const deadline = performance.now() + ms;
+    while (Atomics.load(this.#ctrl, CTRL_STATE) !== STATE_CLOSED) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      Atomics.wait(this.#ctrl, CTRL_STATE, Atomics.load(this.#ctrl, CTRL_STATE), left);
+    }
+    this.#kill();
+  }
+
+  /** Destroys the device, then stops the worker (as {@link closeSync}). */
   close(): void {
+    this.closeSync();
+  }
+
+  #kill(): void {
     if (this.#closed) return;
     this.#closed = true;
+    open.delete(this);
     this.#cmds = [];
     void this.#worker.terminate();
   }

@@ -11,6 +11,7 @@ import {
   CTRL_LENGTH,
   CTRL_STATE,
   type FromGpuWorker,
+  STATE_CLOSED,
   STATE_DONE,
   STATE_ERROR,
   type ToGpuWorker,
@@ -77,6 +78,7 @@ parentPort!.on("message", (msg: ToGpuWorker) => {
     chain = chain.then(() => {
       runtime?.device.destroy();
       runtime = null;
+      if (ctrl) answer(STATE_CLOSED, 0);
       (globalThis as { close?: () => void }).close?.(); // a Deno worker's own exit
     });
   } else {

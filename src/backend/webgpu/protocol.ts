@@ -131,4 +131,4 @@ export const CTRL_STATE = 0;
 /** Elements (or, for an error, UTF-8 bytes of the message) in the data buffer. */
 export const CTRL_LENGTH = 1;
 /** States of {@link CTRL_STATE}. */
-export const STATE_PENDING = 0, STATE_DONE = 1, STATE_ERROR = 2;
+export const STATE_PENDING = 0, STATE_DONE = 1, STATE_ERROR = 2, STATE_CLOSED = 3;

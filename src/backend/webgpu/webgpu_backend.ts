@@ -14,19 +14,7 @@ import type { AttentionShape, Backend, F32, I32, MatmulOptions, Q8Matrix } from 
 import { createReferenceBackend } from "../reference.ts";
 import type { Command, GpuInfo, ReadRequest } from "./protocol.ts";
 import { GpuChannel } from "./gpu_channel.ts";
-
-class GpuF32 implements F32 {
-  readonly dtype = "f32" as const;
-  constructor(readonly id: number, readonly length: number) {}
-}
-class GpuI32 implements I32 {
-  readonly dtype = "i32" as const;
-  constructor(readonly id: number, readonly length: number) {}
-}
-class GpuQ8 implements Q8Matrix {
-  readonly dtype = "q8" as const;
-  constructor(readonly id: number, readonly rows: number, readonly cols: number) {}
-}
+import { checkQ8, fill5, GpuF32, GpuI32, GpuQ8 } from "./gpu_handles.ts";
 
 /** Options of {@link createWebGpuBackend}. */
 export interface WebGpuBackendOptions {
@@ -44,7 +32,7 @@ export interface WebGpuBackend extends Backend {
   readonly info: GpuInfo;
   /** Waits until every queued op has run (for timing). */
   finish(): void;
-  /** Stops the GPU worker at once; the backend is unusable afterwards. */
+  /** Destroys the device and stops the GPU worker; the backend is unusable afterwards. */
   close(): void;
   /** Stops the GPU worker after destroying the device (the safe way before a process exits). */
   shutdown(): Promise<void>;
@@ -262,7 +250,15 @@ class GpuBackend implements WebGpuBackend {
     const o = this.#check(out, rows * n, "softmax");
     this.#push(["softmax", o, this.#check(x, rows * n, "softmax"), rows, n]);
   }
-  rope(x: F32, t: number, heads: number, hd: number, pos0: number, theta: number, inv = false) {
+  rope(
+    x: F32,
+    t: number,
+    heads: number,
+    hd: number,
+    pos0: number,
+    theta: number,
+    inv = false,
+  ): void {
     if (hd % 2) throw new RangeError(`rope: headDim must be even, got ${hd}`);
     const id = this.#check(x, t * heads * hd, "rope");
     this.#push(["rope", id, t, heads, hd, pos0, theta, inv ? 1 : 0]);
@@ -327,8 +323,21 @@ class GpuBackend implements WebGpuBackend {
     for (const c of copies) h.free(c);
     return r;
   }
-  rmsnormBackward(dx: F32, dw: F32, dy: F32, x: F32, w: F32, rows: number, d: number, e: number) {
-    this.#onHost([dx, dw, dy, x, w], [0, 1], (h, b) => h.rmsnormBackward(...fill5(b), rows, d, e));
+  rmsnormBackward(
+    dx: F32,
+    dw: F32,
+    dy: F32,
+    x: F32,
+    w: F32,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void {
+    this.#onHost(
+      [dx, dw, dy, x, w],
+      [0, 1],
+      (h, b) => h.rmsnormBackward(...fill5(b), rows, d, eps),
+    );
   }
   siluBackward(dx: F32, dy: F32, x: F32, n: number): void {
     this.#onHost([dx, dy, x], [0], (h, [a, b, c]) => h.siluBackward(a, b, c, n));
@@ -386,18 +395,5 @@ class GpuBackend implements WebGpuBackend {
       [0, 2, 3],
       (h, b) => h.adamw(b[0], b[1], b[2], b[3], n, lr, beta1, beta2, eps, wd, step),
     );
-  }
-}
-
-function fill5<T>(b: T[]): [T, T, T, T, T] {
-  return [b[0], b[1], b[2], b[3], b[4]];
-}
-
-function checkQ8(q: Int8Array, scales: Float32Array, rows: number, cols: number, what: string) {
-  if (q.length !== rows * cols) {
-    throw new RangeError(`${what}: expected ${rows * cols} weights, got ${q.length}`);
-  }
-  if (scales.length !== rows) {
-    throw new RangeError(`${what}: expected ${rows} scales, got ${scales.length}`);
   }
 }

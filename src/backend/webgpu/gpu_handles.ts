@@ -1,0 +1,46 @@
+/**
+ * The WebGPU backend's buffer handles (ids of buffers that live in the GPU worker) and small
+ * argument helpers.
+ *
+ * @module
+ */
+import type { F32, I32, Q8Matrix } from "../backend.ts";
+
+/** An f32 buffer on the GPU. */
+export class GpuF32 implements F32 {
+  readonly dtype = "f32" as const;
+  constructor(readonly id: number, readonly length: number) {}
+}
+
+/** An i32 buffer on the GPU. */
+export class GpuI32 implements I32 {
+  readonly dtype = "i32" as const;
+  constructor(readonly id: number, readonly length: number) {}
+}
+
+/** An int8 matrix (packed words and scales) on the GPU. */
+export class GpuQ8 implements Q8Matrix {
+  readonly dtype = "q8" as const;
+  constructor(readonly id: number, readonly rows: number, readonly cols: number) {}
+}
+
+/** The first five elements as a tuple (spread into a five-argument call). */
+export function fill5<T>(b: T[]): [T, T, T, T, T] {
+  return [b[0], b[1], b[2], b[3], b[4]];
+}
+
+/** Checks an int8 matrix's sizes. */
+export function checkQ8(
+  q: Int8Array,
+  scales: Float32Array,
+  rows: number,
+  cols: number,
+  what: string,
+): void {
+  if (q.length !== rows * cols) {
+    throw new RangeError(`${what}: expected ${rows * cols} weights, got ${q.length}`);
+  }
+  if (scales.length !== rows) {
+    throw new RangeError(`${what}: expected ${rows} scales, got ${scales.length}`);
+  }
+}
