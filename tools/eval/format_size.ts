@@ -158,3 +158,43 @@ export function memoryGain(m: EvalModel, items: string[]): MemoryGain {
     items: seqs.length,
   };
 }
+
+/** Recall@k of paragraph retrieval with default memories and with slots "all" (lossy). */
+export interface FormatRecall {
+  /** Share of queries whose paragraph's default memory (a code memory) is in the top k. */
+  default: number;
+  /** The same with lossy memories carrying every node's int8 slots (the `recall` metric's). */
+  all: number;
+  /** Paragraphs in the pool (one query each). */
+  pool: number;
+}
+
+/**
+ * Paragraph retrieval as the `recall` metric does it (document-level hits, each memory scored by
+ * the best node of its tree), once over default memories and once over lossy `slots: "all"`
+ * ones: a code memory's keys are computed from its text, so the two should agree.
+ *
+ * @param m The model.
+ * @param pool The paragraphs.
+ * @param queries One query per paragraph.
+ * @param k Cut-off (default 5).
+ */
+export async function formatRecall(
+  m: EvalModel,
+  pool: string[],
+  queries: string[],
+  k = 5,
+): Promise<FormatRecall> {
+  const { r3 } = m;
+  const def = pool.map((p) => r3.compressSync(p));
+  const all = pool.map((p) => r3.compressSync(p, { lossless: false }));
+  let hitsDefault = 0, hitsAll = 0;
+  const opts = { k, levels: ["document" as const], withText: false };
+  for (const [i, q] of queries.entries()) {
+    if (q.length === 0) continue;
+    if ((await r3.search(q, def, opts)).some((h) => h.memory === i)) hitsDefault++;
+    if ((await r3.search(q, all, opts)).some((h) => h.memory === i)) hitsAll++;
+  }
+  const n = queries.length;
+  return { default: n ? hitsDefault / n : 0, all: n ? hitsAll / n : 0, pool: pool.length };
+}

@@ -26,7 +26,14 @@ import {
   reconstructionAccuracy,
   retrievalRecall,
 } from "./metrics.ts";
-import { type FormatSizes, formatSizes, type MemoryGain, memoryGain } from "./format_size.ts";
+import {
+  type FormatRecall,
+  formatRecall,
+  type FormatSizes,
+  formatSizes,
+  type MemoryGain,
+  memoryGain,
+} from "./format_size.ts";
 
 /** Budgets and choices of {@link runEval}. */
 export interface EvalOptions {
@@ -109,7 +116,7 @@ export interface EvalReport {
    * The default `.r3m` beside the compact archive and brotli-11, and the memory gain the
    * default's memory code keeps (`./format_size.ts`).
    */
-  format?: { doc: FormatSizes; msg: FormatSizes; memory_gain: MemoryGain };
+  format?: { doc: FormatSizes; msg: FormatSizes; memory_gain: MemoryGain; recall: FormatRecall };
 }
 
 /**
@@ -192,6 +199,14 @@ export async function runEval(
       doc: await timed("format_doc", () => formatSizes(m, docItems)),
       msg: await timed("format_msg", () => formatSizes(m, msgItems)),
       memory_gain: await timed("memory_gain", () => memoryGain(m, msgItems.slice(0, 200))),
+      recall: await timed("format_recall", () => {
+        const pool = retrievalPool(
+          texts.map((text, i) => ({ id: String(i), text })),
+          { size: settings.poolSize },
+        );
+        const queries = pool.map((p, i) => makeQuery(p, mixSeed(settings.seed, i)));
+        return formatRecall(m, pool, queries, 5);
+      }),
     };
   }
 
@@ -305,6 +320,11 @@ export function formatReport(r: EvalReport): string {
       `memory gain (msg, bpb)  int8 ${num(g.gain_int8)}  code ${num(g.gain_code)}  kept ${
         num(g.kept, 2)
       }  (${g.items} messages)`,
+    );
+    lines.push(
+      `recall@5 default memories ${num(f.recall.default)}  slots all ${
+        num(f.recall.all)
+      }  (pool ${f.recall.pool})`,
     );
   }
   if (r.recon) {
