@@ -24,7 +24,8 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "was
  * - `"auto"` (default): WebAssembly at once, and WebGPU probed in the background (`upgrade`):
  *   an adapter that is not a software rasterizer, passes the self-test and runs a compression
  *   segment faster than WebAssembly takes the model over. Loading never waits for the GPU (the
- *   adapter alone takes ~0.5 s to open here, several times the whole cold start).
+ *   adapter alone takes ~0.5 s to open here, several times the whole cold start). On Linux
+ *   without a GPU device node there is no probe at all.
  * - `"webgpu"`: waits for WebGPU and its self-test; WebAssembly if either fails.
  * - `"wasm"`, `"reference"`: that backend.
  * - a backend instance runs the model as given; the residual is coded on it too unless it is a
@@ -71,6 +72,11 @@ export async function chooseBackend(
   if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     return only("WebGPU is unavailable (no navigator.gpu); using WebAssembly");
   }
+  if (kind === "auto" && gpuDeviceNodes() === false) {
+    return only(
+      "no GPU device under /dev (only a software adapter could exist); using WebAssembly",
+    );
+  }
   const probe = (async () => {
     try {
       const { selectBackend } = await import("./select.ts");
@@ -85,4 +91,24 @@ export async function chooseBackend(
   const gpu = await probe;
   if (!gpu.backend) return only(`${gpu.reason}; using WebAssembly`);
   return { backend: gpu.backend, coder: wasm, reason: gpu.reason };
+}
+
+/**
+ * On Linux, whether a GPU device node exists (`/dev/dri`, `/dev/nvidia*`, `/dev/dxg`, `/dev/kfd`,
+ * `/dev/mali*`); null when that cannot be told (another system, no read permission on `/dev`).
+ * Without one only a software adapter can exist, so `"auto"` need not open it (~0.5 s of driver
+ * start-up that a short process would otherwise wait for at exit).
+ */
+function gpuDeviceNodes(): boolean | null {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (!deno || deno.build.os !== "linux") return null;
+  try {
+    if (deno.permissions.querySync({ name: "read", path: "/dev" }).state !== "granted") return null;
+    for (const e of deno.readDirSync("/dev")) {
+      if (/^(dri|nvidia\d|nvidiactl|dxg|kfd|mali\d)$/.test(e.name)) return true;
+    }
+    return false;
+  } catch {
+    return null;
+  }
 }
