@@ -6,6 +6,11 @@
  * (`token:namespace,…`; without it the server listens on 127.0.0.1 only), `R3MEM_WEIGHTS`,
  * `R3MEM_MAX_BODY_BYTES` (1 MiB), `R3MEM_WORKERS` (the number of cores), `R3MEM_HOST`.
  *
+ * As a `fetch` handler (`deno serve -A server.ts`, Deno Deploy, or imported by an edge function),
+ * the default export loads the model on the first request on its own thread and stores memories
+ * in the platform's Deno KV (`R3MEM_KV_PATH` to choose a file); see `docs/DEPLOY.md`. To build the
+ * app around your own model and store, use `@r3mem/r3mem/server` (`src/server/mod.ts`).
+ *
  * @example Serve in-process
  * ```ts ignore
  * import { configFromEnv, startServer } from "./server.ts";
@@ -14,15 +19,29 @@
  * await server.shutdown();
  * ```
  *
+ * @example As a fetch handler
+ * ```ts ignore
+ * import server from "./server.ts";
+ * Deno.serve(server.fetch); // what an edge function does
+ * ```
+ *
  * @module
  */
 import { createApp } from "./src/server/app.ts";
 import { configFromEnv, type ServerConfig } from "./src/server/config.ts";
 import { MemoryStore } from "./src/server/store.ts";
 import { WorkerPool } from "./src/server/worker_pool.ts";
+import { createEdgeHandler, type EdgeHandler } from "./src/server/edge.ts";
 
 export { type AppOptions, createApp, type R3MemApp } from "./src/server/app.ts";
 export { configFromEnv, type ServerConfig } from "./src/server/config.ts";
+
+/**
+ * The server as a `fetch` handler, started by its first request: for `deno serve server.ts`,
+ * Deno Deploy and edge functions (`Deno.serve(server.fetch)`).
+ */
+const handler: EdgeHandler = createEdgeHandler();
+export default handler;
 
 /** A running server. */
 export interface RunningServer {
@@ -124,7 +143,22 @@ async function readWeights(url: URL): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-if (import.meta.main) {
+/**
+ * Whether a runtime serves this module's default export (`deno serve`, Deno Deploy) rather than
+ * `deno run` running it as a program: `import.meta.main` is true in both.
+ */
+function servedByRuntime(): boolean {
+  if (Deno.env.get("DENO_DEPLOYMENT_ID")) return true;
+  try {
+    // Linux: the command line says which subcommand started this process.
+    const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    return argv[1] === "serve";
+  } catch {
+    return false;
+  }
+}
+
+if (import.meta.main && !servedByRuntime()) {
   let server: RunningServer;
   try {
     server = await startServer(configFromEnv());
