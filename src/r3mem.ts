@@ -20,6 +20,7 @@ import {
   RangeEncoder,
 } from "./codec/range_coder.ts";
 import { FormatError, InputError, ModelMismatchError } from "./errors.ts";
+import { readUrl } from "./local_file.ts";
 import { type ModelConfig, parseConfig } from "./model/config.ts";
 import { Tokenizer } from "./model/tokenizer.ts";
 import { ReversibleTransformer } from "./model/transformer.ts";
@@ -875,16 +876,7 @@ async function loadBasis(
   }
   let bytes: Uint8Array;
   try {
-    const deno = (globalThis as { Deno?: { readFile(u: URL): Promise<Uint8Array> } }).Deno;
-    if (url.protocol === "file:" && deno) bytes = await deno.readFile(url);
-    else {
-      const res = await fetch(url);
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status}`);
-      }
-      bytes = new Uint8Array(await res.arrayBuffer());
-    }
+    bytes = await readUrl(url); // file: URLs from the disk in Deno and Node.js, others fetched
   } catch (e) {
     if (given) {
       throw new InputError(`Could not load the memory basis from ${url.href}: ${e}`, { cause: e });
