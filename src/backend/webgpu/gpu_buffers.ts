@@ -8,7 +8,10 @@
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** An int8 matrix on the GPU: rows of `k4` words (four int8 each, zero-padded) and scales. */
+/**
+ * An int8 matrix on the GPU: `k4` words (four int8 each, zero-padded) per row, stored word-major
+ * (`[k4, rows]`), and one scale per row.
+ */
 export interface GpuQ8 {
   words: GPUBuffer;
   scales: GPUBuffer;

@@ -167,8 +167,12 @@ class GpuBackend implements WebGpuBackend {
   q8(q: Int8Array, scales: Float32Array, rows: number, cols: number): Q8Matrix {
     checkQ8(q, scales, rows, cols, "q8");
     const k4 = Math.ceil(cols / 4);
-    const bytes = new Int8Array(rows * k4 * 4); // rows zero-padded to whole words
-    for (let r = 0; r < rows; r++) bytes.set(q.subarray(r * cols, (r + 1) * cols), r * k4 * 4);
+    // Word c of every row together (`[k4, rows]`): the threads of a workgroup, one output
+    // channel each, then read consecutive words. Rows are zero-padded to whole words.
+    const bytes = new Int8Array(rows * k4 * 4);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) bytes[((c >> 2) * rows + r) * 4 + (c & 3)] = q[r * cols + c];
+    }
     const id = this.#nextId++;
     this.#push(["q8", id, new Uint32Array(bytes.buffer), scales.slice(), rows, cols]);
     const size = bytes.byteLength + scales.byteLength;

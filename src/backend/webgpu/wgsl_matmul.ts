@@ -65,7 +65,8 @@ const DOT4_UNPACKED = `fn dot4(a: u32, b: u32) -> i32 {
 }`;
 
 /**
- * `out[m, n] = dequant(xq[m, k4] · w[n, k4]ᵀ)`; `packed` picks `dot4I8Packed`.
+ * `out[m, n] = dequant(xq[m, k4] · w)` with the weight words stored `[k4, n]`; `packed` picks
+ * `dot4I8Packed`.
  *
  * @param packed Use the packed 4×int8 dot product.
  * @returns The kernel.
@@ -85,9 +86,8 @@ export function matmulQ8Kernel(packed: boolean): KernelSpec {
   ${rows.map((i) => `var acc${i} = 0;`).join(" ")}
   // Rows past m read row m-1 (in bounds) and are not stored.
   ${rows.map((i) => `let x${i} = min(r0 + ${i}u, p.m - 1u) * p.k4;`).join(" ")}
-  let wrow = j * p.k4;
   for (var c = 0u; c < p.k4; c++) {
-    let wv = w[wrow + c];
+    let wv = w[c * p.n + j]; // weights are stored [k4, n]: neighbours read neighbours
     ${rows.map((i) => `acc${i} += dot4(xq[x${i} + c], wv);`).join("\n    ")}
   }
   let sw = ws[j];
