@@ -162,3 +162,21 @@ Deno.test("code: a code memory written by this version is pinned and keeps decod
   assertEquals(await r3.reconstruct(m, { node: 4 }), "It must keep decoding, byte for byte.");
   assertEquals(btoa(String.fromCharCode(...(await r3.compress(text)).toBytes())), b64);
 });
+
+Deno.test("code: a model with a basis still decodes full and version-1 compact files", async () => {
+  // The files of tests/r3mem_test.ts ("memories of earlier versions"), written before the cache
+  // and before memory codes by the same random model.
+  const text = "Version one coded the residual with the model alone. It must still decode.\n\n" +
+    "A second paragraph, the same words: the model alone, the model alone.";
+  const files = [
+    "UjNNGgEAAQDkZx2d+O0CeEYzL9L7QUR5gbU8BAZaLv82d97u0DHa+PwAAACWz8keAiCRAXoGAAEAkQEAeoEBAEwAQIIBADUAKYICABcAF4EEAEUAOoIBAEUAOn/uGb4d/8jeNffuOPHn9OfnAxQgCenn1lrE1djk+jn7a8ESnjkMx6h/GbgrEMsAzsASTzjN7AvMZse1+tExOy6Gur48SuWGPHqGAVNTlJIZ25am5fLbHGvNfBNm3HzHJNU9HeYKeKtfiL4beiKKGQJ2Bly5WtccabsbQStrebxSQkuBfFyblaR+2H47JtW78ak2jC83NAuSrP7TEA0Gz9/o6L5nTTPcLpULu0D+HMjYcnVDoOTmZ9Ytnis+NJ+kEblVM1e0KP+mCoaJGjS/u/B+cvoQ6A==",
+    "sxoB5GcdnQIgkQF6V2/suE6MOJ6bbuEo+uIrpIH64QDb0H1Uh14Hpcnkz0YnR9IKhbWfc9CxN1rTmC3cClsekCjO9IEtJhQOsteHMFt4JTDIxV2NmpkSsuxH0Odk1DXvhzAf760JBQ3pKQ+f4+Y232VncQ/t6k+xUGI5yW4hSEo7Yh/6ySESKD/UGKxcZ1f6piMEfA50",
+  ];
+  for (const b64 of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const old = Memory.fromBytes(bytes, { expectModel: r3.fingerprint });
+    assertEquals(old.code, undefined);
+    assertEquals(await r3.reconstruct(old), text);
+    assertEquals(r3.tree(old).length, old.nodes.length); // a stored tree is the tree
+  }
+});
