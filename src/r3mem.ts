@@ -162,7 +162,7 @@ export class R3Mem {
   readonly #coder: ReversibleTransformer;
   readonly #backendChosen: Promise<string>;
   // Trees and search keys of compact memories, derived from their text once.
-  readonly #trees = new WeakMap<Memory, TextTree>();
+  readonly #trees = new WeakMap<Memory, TextTree & { root?: Float32Array }>();
   readonly #keys = new WeakMap<Memory, (Float32Array | null)[]>();
 
   private constructor(
@@ -348,13 +348,11 @@ export class R3Mem {
     }
     // A code memory stores its document memory as a code over the basis; the residual is coded
     // against the memory the code stands for, which is what a reader rebuilds.
-    const code = slots === "code"
+    const root = slots === "code" ? this.#compressTokens(all) : undefined;
+    const code = root
       ? {
         basis: this.basis!.id,
-        values: this.basis!.encode(
-          this.#compressTokens(all),
-          codeLength(all.length, this.basis!.components),
-        ),
+        values: this.basis!.encode(root, codeLength(all.length, this.basis!.components)),
       }
       : undefined;
     const derived = slots === "code" ? nodes.slice() : null;
@@ -382,7 +380,8 @@ export class R3Mem {
       meta: options.meta,
       ...(code ? { code } : {}),
     });
-    if (derived) this.#trees.set(memory, { nodes: derived, ids: all, bytes: bytePos });
+    // Kept for search keys: the tree and the document's full memory (not computed again).
+    if (derived) this.#trees.set(memory, { nodes: derived, ids: all, bytes: bytePos, root });
     return memory;
   }
 
@@ -412,7 +411,7 @@ export class R3Mem {
   }
 
   // The tree and tokens of a code memory: kept from compress, or decoded once.
-  #derivedTree(memory: Memory): TextTree {
+  #derivedTree(memory: Memory): TextTree & { root?: Float32Array } {
     let tree = this.#trees.get(memory);
     if (!tree) {
       const ids: number[] = [];
@@ -455,14 +454,14 @@ export class R3Mem {
     if (!memory.code) return memory.nodes.map((n) => nodeKey(n, D));
     let keys = this.#keys.get(memory);
     if (!keys) {
-      const { nodes, ids } = this.#derivedTree(memory);
+      const { nodes, ids, root } = this.#derivedTree(memory);
       const byspan = new Map<string, Float32Array>();
-      keys = nodes.map((n) => {
+      keys = nodes.map((n, i) => {
         const k = `${n.tokenStart}:${n.tokenEnd}`;
         let key = byspan.get(k);
         if (!key) {
           const { q, scales } = quantizeRowsInt8(
-            this.#compressTokens(ids.slice(n.tokenStart, n.tokenEnd)),
+            i === 0 && root ? root : this.#compressTokens(ids.slice(n.tokenStart, n.tokenEnd)),
             this.config.memorySlots,
             D,
           );
