@@ -8,7 +8,7 @@ import type { Backend } from "./backend/backend.ts";
 import { type BackendChoice, chooseBackend } from "./backend/webgpu/choose.ts";
 import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
 import { codeLength, MemoryBasis } from "./codec/memory_basis.ts";
-import { buildTree, type TextTree } from "./codec/memory_tree.ts";
+import { buildTree } from "./codec/memory_tree.ts";
 import { cosine, nodeKey, scoreNodes } from "./codec/search_keys.ts";
 import { CacheMixer } from "./codec/cache_mixer.ts";
 import {
@@ -162,7 +162,7 @@ export class R3Mem {
   readonly #coder: ReversibleTransformer;
   readonly #backendChosen: Promise<string>;
   // Trees and search keys of compact memories, derived from their text once.
-  readonly #trees = new WeakMap<Memory, TextTree & { root?: Float32Array }>();
+  readonly #trees = new WeakMap<Memory, DerivedTree>();
   readonly #keys = new WeakMap<Memory, (Float32Array | null)[]>();
 
   private constructor(
@@ -381,7 +381,7 @@ export class R3Mem {
       ...(code ? { code } : {}),
     });
     // Kept for search keys: the tree and the document's full memory (not computed again).
-    if (derived) this.#trees.set(memory, { nodes: derived, ids: all, bytes: bytePos, root });
+    if (derived) this.#trees.set(memory, { nodes: derived, ids: Int32Array.from(all), root });
     return memory;
   }
 
@@ -411,7 +411,7 @@ export class R3Mem {
   }
 
   // The tree and tokens of a code memory: kept from compress, or decoded once.
-  #derivedTree(memory: Memory): TextTree & { root?: Float32Array } {
+  #derivedTree(memory: Memory): DerivedTree {
     let tree = this.#trees.get(memory);
     if (!tree) {
       const ids: number[] = [];
@@ -419,13 +419,14 @@ export class R3Mem {
         for (const id of batch) ids.push(id);
       }
       const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(this.#bytesOf(ids));
-      tree = buildTree(text, (piece) => this.tokenizer.encode(piece));
+      const built = buildTree(text, (piece) => this.tokenizer.encode(piece));
       if (
-        tree.bytes !== memory.textBytes || tree.ids.length !== ids.length ||
-        tree.ids.some((id, i) => id !== ids[i])
+        built.bytes !== memory.textBytes || built.ids.length !== ids.length ||
+        built.ids.some((id, i) => id !== ids[i])
       ) {
         throw new FormatError(`The memory's text does not give back its own tokens: damaged`);
       }
+      tree = { nodes: built.nodes, ids: Int32Array.from(ids) };
       this.#trees.set(memory, tree);
     }
     return tree;
@@ -814,6 +815,13 @@ export class R3Mem {
       );
     }
   }
+}
+
+/** A code memory's tree, its tokens, and (from compress) its document's full memory. */
+interface DerivedTree {
+  nodes: MemoryNode[];
+  ids: Int32Array;
+  root?: Float32Array;
 }
 
 /** Which levels keep their slots for each `slots` option. */
