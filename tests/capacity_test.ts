@@ -245,6 +245,8 @@ Deno.test("capacity: the command measures every length on a tiny master file", a
       for (const s of spans) {
         assertEquals(s.tokens, Number(len));
         assert(s.loss <= s.encoder.loss, `optimized loss ${s.loss} > encoder's ${s.encoder.loss}`);
+        assert(Math.abs(s.bits - ((s.empty.loss - s.loss) * s.tokens) / Math.LN2) < 1e-9);
+        assert(s.empty.loss > 0 && s.empty.accuracy >= 0 && s.empty.accuracy <= 1);
         for (const x of [s.accuracy, s.accuracy_int8, s.greedy_accuracy]) assert(x >= 0 && x <= 1);
       }
       assert(Math.abs(mean.loss - (spans[0].loss + spans[1].loss) / 2) < 1e-9);

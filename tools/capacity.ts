@@ -16,7 +16,8 @@
  * int8 (as stored), and greedy accuracy.
  *
  * Spans are nested: span `i` of every length starts at the same place, so a longer span extends
- * a shorter one. Spans longer than the decoder's window are decoded as the runtime does, sliding
+ * a shorter one; they are placed for at least 256 tokens, so runs with other `--lengths` see the
+ * same text. Spans longer than the decoder's window are decoded as the runtime does, sliding
  * the window (`decodeWindows`): one memory of `memorySlots` slots still holds the whole span.
  *
  * @module
@@ -61,6 +62,7 @@ export interface CapacityReport {
 }
 
 const LICENSES = "/usr/share/common-licenses";
+const PICK_TOKENS = 256;
 
 async function loadDocs(a: { file?: string[]; corpus?: string }) {
   if (a.file && a.file.length > 0) {
@@ -121,6 +123,10 @@ const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.le
 
 function summarize(spans: SpanCapacity[]): Omit<SpanCapacity, "tokens"> {
   return {
+    empty: {
+      loss: mean(spans.map((s) => s.empty.loss)),
+      accuracy: mean(spans.map((s) => s.empty.accuracy)),
+    },
     encoder: {
       loss: mean(spans.map((s) => s.encoder.loss)),
       accuracy: mean(spans.map((s) => s.encoder.accuracy)),
@@ -129,6 +135,7 @@ function summarize(spans: SpanCapacity[]): Omit<SpanCapacity, "tokens"> {
     accuracy: mean(spans.map((s) => s.accuracy)),
     accuracy_int8: mean(spans.map((s) => s.accuracy_int8)),
     greedy_accuracy: mean(spans.map((s) => s.greedy_accuracy)),
+    bits: mean(spans.map((s) => s.bits)),
     seconds: spans.reduce((t, s) => t + s.seconds, 0),
   };
 }
@@ -146,17 +153,27 @@ export function formatCapacity(r: CapacityReport): string {
     `data  ${r.data.source}; ${r.settings.spans} spans per length, ${r.settings.steps} Adam ` +
     `steps, lr ${r.settings.lr}${r.grow ? ", growing target" : ""}, seed ${r.settings.seed}`,
     "",
-    "tokens  encoder tf (loss)   slots tf  range       loss   int8 tf  greedy  range         s",
+    "teacher-forced (tf) accuracy and loss (nats/token): from mem_init (empty), the encoder's " +
+    "memory, the optimized slots",
+    "",
+    "tokens  empty tf (loss)  encoder tf (loss)  slots tf  range      loss  int8 tf  greedy  " +
+    "range       bits      s",
   ];
   for (const [len, { spans, mean: m }] of Object.entries(r.results)) {
     lines.push(
-      `${len.padStart(6)}  ${f(m.encoder.accuracy)} (${f(m.encoder.loss)})  ${
-        f(m.accuracy).padStart(9)
-      }  ${range(spans.map((s) => s.accuracy)).padEnd(9)}  ${f(m.loss).padStart(5)}  ${
-        f(m.accuracy_int8).padStart(7)
-      }  ${f(m.greedy_accuracy).padStart(6)}  ${range(spans.map((s) => s.greedy_accuracy))}  ${
-        f(m.seconds, 0).padStart(6)
-      }`,
+      [
+        len.padStart(6),
+        `${f(m.empty.accuracy)} (${f(m.empty.loss)})`.padStart(15),
+        `${f(m.encoder.accuracy)} (${f(m.encoder.loss)})`.padStart(17),
+        f(m.accuracy).padStart(8),
+        range(spans.map((s) => s.accuracy)).padEnd(9),
+        f(m.loss).padStart(5),
+        f(m.accuracy_int8).padStart(7),
+        f(m.greedy_accuracy).padStart(6),
+        range(spans.map((s) => s.greedy_accuracy)).padEnd(9),
+        f(m.bits, 0).padStart(6),
+        f(m.seconds, 0).padStart(6),
+      ].join("  "),
     );
   }
   return lines.join("\n") + "\n";
@@ -209,8 +226,11 @@ export async function main(args: string[]): Promise<number> {
   const { docs, source } = await loadDocs(a);
   const tokenizer = Tokenizer.fromBytes(master.tokenizer);
   const seqs = docs.map((d: EvalDocument) => tokenizer.encode(d.text));
+  // Spans are placed for at least PICK_TOKENS tokens whatever --lengths asks, so runs with
+  // different lengths (or --grow) measure the same text; shorter documents only when they must.
   const longest = Math.max(...lengths);
-  const spans = pickNestedSpans(seqs, count, longest, seed);
+  let spans = pickNestedSpans(seqs, count, Math.max(longest, PICK_TOKENS), seed);
+  if (spans.length === 0) spans = pickNestedSpans(seqs, count, longest, seed);
   if (spans.length === 0) throw new UsageError(`no document of ${longest} tokens or more`);
 
   const engine = new TrainEngine(await createWasmBackend(), c, master.params, {
@@ -220,6 +240,7 @@ export async function main(args: string[]): Promise<number> {
   });
   // stage 2 merges the adapters: the directions are what the runtime's model runs
   engine.setStage(2);
+  const empty = master.params.get("mem_init")!;
   const report: CapacityReport = {
     model: { weights, config: { ...c }, rank: master.rank },
     data: { source, documents: docs.length },
@@ -230,7 +251,7 @@ export async function main(args: string[]): Promise<number> {
   for (const len of lengths) {
     const rows: SpanCapacity[] = [];
     for (const [i, span] of spans.entries()) {
-      const r = measureSpan(engine, span.subarray(0, len), { steps, lr, grow: a.grow });
+      const r = measureSpan(engine, span.subarray(0, len), { steps, lr, grow: a.grow }, empty);
       console.error(
         `capacity: ${len} tokens, span ${i + 1}/${spans.length}: tf ${r.accuracy.toFixed(3)} ` +
           `(encoder ${r.encoder.accuracy.toFixed(3)}), loss ${r.loss.toFixed(3)}, greedy ` +

@@ -210,6 +210,11 @@ export function optimizeSlots(
 export interface SpanCapacity {
   /** Tokens in the span. */
   tokens: number;
+  /**
+   * Teacher-forced loss (nats/token) and accuracy from the memory of nothing (`mem_init`): what
+   * the decoder knows of the span without a memory of it.
+   */
+  empty: { loss: number; accuracy: number };
   /** Teacher-forced loss (nats/token) and accuracy of the encoder's own memory of the span. */
   encoder: { loss: number; accuracy: number };
   /** Teacher-forced loss of the optimized slots, nats/token. */
@@ -220,6 +225,11 @@ export interface SpanCapacity {
   accuracy_int8: number;
   /** Greedy decoding from the optimized slots: share of positions right. */
   greedy_accuracy: number;
+  /**
+   * Information the optimized slots give the decoder about the span, in bits:
+   * `(empty.loss − loss) × tokens / ln 2`.
+   */
+  bits: number;
   /** Seconds spent (optimization and greedy decoding). */
   seconds: number;
 }
@@ -231,13 +241,16 @@ export interface SpanCapacity {
  * @param engine A trainer engine holding the model (stage 2 for a trained model).
  * @param tokens The span.
  * @param options Steps, learning rate, growth.
+ * @param empty The memory of nothing (`mem_init`), the baseline of {@link SpanCapacity.bits}.
  */
 export function measureSpan(
   engine: TrainEngine,
   tokens: Int32Array,
   options: SlotOptions,
+  empty: Float32Array,
 ): SpanCapacity {
   const t0 = performance.now(), c = engine.config;
+  const e = spanLoss(engine, empty, tokens);
   const r = optimizeSlots(engine, tokens, engine.compress(tokens), options);
   const int8 = spanLoss(engine, roundMemory(r.memory, c.memorySlots, c.dim), tokens);
   const greedy = greedyDecodeF32(engine, r.memory, tokens.length);
@@ -245,11 +258,13 @@ export function measureSpan(
   for (let i = 0; i < tokens.length; i++) if (greedy[i] === tokens[i]) right++;
   return {
     tokens: tokens.length,
+    empty: { loss: e.loss, accuracy: e.accuracy },
     encoder: r.initial,
     loss: r.loss,
     accuracy: r.accuracy,
     accuracy_int8: int8.accuracy,
     greedy_accuracy: tokens.length > 0 ? right / tokens.length : 0,
+    bits: ((e.loss - r.loss) * tokens.length) / Math.LN2,
     seconds: (performance.now() - t0) / 1000,
   };
 }
