@@ -48,6 +48,22 @@ function rewriteImports(js: string): string {
   );
 }
 
+/**
+ * The files the library reads at run time, as the package ships them: the kernels (`.wasm`) and
+ * the default model (weights and memory basis, not the f32 master).
+ */
+async function assets(): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of ["src/backend/wasm", "weights"]) {
+    for await (const e of Deno.readDir(new URL(`${dir}/`, ROOT))) {
+      if (e.isFile && /\.(wasm|r3w|r3b)$/.test(e.name) && !e.name.includes(".master.")) {
+        out.push(`${dir}/${e.name}`);
+      }
+    }
+  }
+  return out;
+}
+
 const node = await nodeVersion();
 
 Deno.test({
@@ -65,12 +81,7 @@ Deno.test({
         const path = `${dir}/pkg/${m.replace(/\.ts$/, ".js")}`;
         await Deno.writeTextFile(path, rewriteImports(await Deno.readTextFile(path)));
       }
-      const assets = [
-        "src/backend/wasm/r3mem_kernels.wasm",
-        "src/backend/wasm/r3mem_kernels_portable.wasm",
-        "weights/r3mem-default.r3w",
-      ];
-      for (const a of assets) {
+      for (const a of await assets()) {
         await Deno.mkdir(`${dir}/pkg/${a.slice(0, a.lastIndexOf("/"))}`, { recursive: true });
         await Deno.copyFile(new URL(a, ROOT), `${dir}/pkg/${a}`);
       }
@@ -84,9 +95,8 @@ const { Memory, R3Mem } = await import("./mod.js");
 const r3 = await R3Mem.load();
 const memory = await r3.compress(${JSON.stringify(text)});
 const back = await r3.reconstruct(Memory.fromBytes(memory.toBytes()));
-console.log(JSON.stringify({ roundTrip: back === ${
-          JSON.stringify(text)
-        }, ms: performance.now() - t0 }));
+const text = ${JSON.stringify(text)};
+console.log(JSON.stringify({ roundTrip: back === text, basis: r3.basis !== null, ms: performance.now() - t0 }));
 `,
       );
       const out = await new Deno.Command("node", {
@@ -99,6 +109,8 @@ console.log(JSON.stringify({ roundTrip: back === ${
       const lines = decoder.decode(out.stdout).trim().split("\n");
       const result = JSON.parse(lines[lines.length - 1]);
       assert(result.roundTrip, "the text did not come back under Node");
+      const hasBasis = (await assets()).some((a) => a.endsWith(".r3b"));
+      assertEquals(result.basis, hasBasis, "the memory basis beside the weights was not loaded");
       console.log(
         `node ${node}: ${modules.length} modules, round trip in ${result.ms.toFixed(0)} ms`,
       );

@@ -77,6 +77,7 @@ const text = ${JSON.stringify(text)};
 const memory = await r3.compress(text);
 const back = await r3.reconstruct(Memory.fromBytes(memory.toBytes()));
 console.log(JSON.stringify({
+  basis: r3.basis !== null,
   weights: DEFAULT_WEIGHTS_URL.href,
   roundTrip: back === text,
   loadMs: loaded - t0,
@@ -97,6 +98,11 @@ console.log(JSON.stringify({
         paths.has("/weights/r3mem-default.r3w"),
         "the weights were not fetched from the server",
       );
+      const hasBasis = await Deno.stat(new URL("weights/r3mem-default.r3b", ROOT)).then(
+        () => true,
+        () => false,
+      );
+      assertEquals(cold.result.basis, hasBasis, "the memory basis was not fetched from the server");
       assert(
         [...paths].some((p) => p.endsWith(".wasm")),
         "the kernels were not fetched from the server",
