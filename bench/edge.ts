@@ -107,7 +107,7 @@ if (import.meta.main) {
     );
     for (const k of keys) {
       console.log(
-        `  ${k.padEnd(13)} ${summary[k].toFixed(1).padStart(8)}   ` +
+        `  ${k.padEnd(17)} ${summary[k].toFixed(1).padStart(8)}   ` +
           `(${runs.map((r) => r[k].toFixed(0)).join(" / ")})`,
       );
     }
