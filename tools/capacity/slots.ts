@@ -129,7 +129,7 @@ export function roundMemory(memory: Float32Array, slots: number, dim: number): F
 export interface SlotOptions {
   /** Adam steps. */
   steps: number;
-  /** Peak learning rate (cosine decay to a tenth). Default 0.02. */
+  /** Peak learning rate (cosine decay to a tenth). Default 0.1 (see `docs/TRAINING.md`). */
   lr?: number;
   /**
    * Grow the target from a few tokens to the whole span over the first half of the steps
@@ -170,7 +170,7 @@ export function optimizeSlots(
   init: Float32Array,
   options: SlotOptions,
 ): SlotResult {
-  const N = init.length, lr0 = options.lr ?? 0.02, steps = options.steps;
+  const N = init.length, lr0 = options.lr ?? 0.1, steps = options.steps;
   const b1 = 0.9, b2 = 0.999, eps = 1e-8;
   const mem = init.slice(), m = new Float32Array(N), v = new Float32Array(N);
   const growSteps = options.grow ? Math.floor(steps / 2) : 0;
