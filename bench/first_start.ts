@@ -23,6 +23,8 @@ export interface FirstStart {
   packages: string[];
   /** Milliseconds from `deno task start` to the server listening (downloads included). */
   msToListening: number;
+  /** Tracked files the start changed (`git status`): a lockfile that did not cover the start. */
+  changed: string[];
 }
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -83,7 +85,14 @@ export async function measureFirstStart(rev = "HEAD", timeoutMs = 240_000): Prom
     const seen = new Set<string>();
     const all = await sizeOf([denoDir, `${repo}/node_modules`], seen);
     const npmBytes = await sizeOf([`${denoDir}/npm`], new Set());
-    return { rev, bytes: all, npmBytes, packages: await npmPackages(denoDir), msToListening };
+    const status = await new Deno.Command("git", {
+      args: ["-C", repo, "status", "--porcelain", "--untracked-files=no"],
+      stdout: "piped",
+    }).output();
+    const changed = new TextDecoder().decode(status.stdout).split("\n").filter((l) => l.trim())
+      .map((l) => l.slice(3));
+    const packages = await npmPackages(denoDir);
+    return { rev, bytes: all, npmBytes, packages, msToListening, changed };
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
