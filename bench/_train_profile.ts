@@ -1,6 +1,9 @@
 /**
  * The profile of `deno task bench:train`: where one worker's training step spends its time,
- * op by op, for any checkout's engine and kernels (loaded from its tree).
+ * op by op, for any checkout's engine and kernels (loaded from its tree). Run as a script in a
+ * process configured by that checkout's `deno.json` (its import map resolves its imports):
+ * `deno run -A --config TREE/deno.json bench/_train_profile.ts TREE [--deterministic]` prints
+ * the results as JSON.
  *
  * @module
  */
@@ -110,4 +113,40 @@ export function profileRows(p: ProfileResult, top: number): string[][] {
   const rows = Object.entries(p.shares).slice(0, top).map(([k, v]) => [k, (100 * v).toFixed(1)]);
   rows.push(["all matrix products", (100 * mm.reduce((x, [, v]) => x + v, 0)).toFixed(1)]);
   return rows;
+}
+
+/** Profiles `tree` in a subprocess that uses the tree's own `deno.json`. */
+export async function profileInProcess(
+  tree: string,
+  deterministic: boolean,
+): Promise<ProfileResult[]> {
+  const args = [
+    "run",
+    "-A",
+    "--config",
+    `${tree}/deno.json`,
+    new URL(import.meta.url).pathname,
+    tree,
+  ];
+  if (deterministic) args.push("--deterministic");
+  const r = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: tree,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(r.stdout);
+  if (!r.success) {
+    throw new Error(
+      `profile of ${tree} failed: ${new TextDecoder().decode(r.stderr).slice(-1500)}`,
+    );
+  }
+  return JSON.parse(text.trim().split("\n").at(-1)!);
+}
+
+if (import.meta.main) {
+  console.log(
+    JSON.stringify(await profileTree(Deno.args[0], Deno.args.includes("--deterministic"))),
+  );
 }

@@ -31,7 +31,7 @@ import { type KernelExports, loadKernels } from "../src/backend/wasm/kernels_mod
 import { mulberry32 } from "../src/prng.ts";
 import { type Align, renderTable } from "./_table.ts";
 import { matmulModel } from "./onnx_model.ts";
-import { profileRows, profileTree } from "./_train_profile.ts";
+import { profileInProcess, profileRows } from "./_train_profile.ts";
 
 /** One product of a training step: `out[M,N] (+)= op(a)[M,K] · op(b)[K,N]`. */
 export interface GemmShape {
@@ -263,8 +263,8 @@ async function main(): Promise<number> {
     }
   }
   if (a.only === "profile" || a.only === undefined) {
-    const profiles = [...await profileTree(here, false)];
-    if (baseline) profiles.push(...await profileTree(baseline, true));
+    const profiles = [...await profileInProcess(here, false)];
+    if (baseline) profiles.push(...await profileInProcess(baseline, true));
     report.profile = profiles;
     if (!a.json) {
       for (const p of profiles) {
