@@ -69,7 +69,8 @@ export async function main(args: string[]): Promise<number> {
       const r3 = await loadModel(weights);
       const memory = await r3.compress(text, {
         lossless: !flags.has("--lossy"),
-        slots: flags.has("--compact") ? "none" : "all",
+        // Without --compact: the library's default (the coded memory where the model has a basis).
+        slots: flags.has("--compact") ? "none" : undefined,
       });
       await writeOutput(output, memory.toBytes());
       return 0;

@@ -67,6 +67,20 @@ export async function ensureDebianPackages(
     log(`corpus: installing ${missing.join(" ")} (apt-get update, then install)`);
     const t0 = performance.now();
     await runCommand("apt-get", ["update", "-q"], true);
+    // A documentation package must never take a runtime away: Debian's nodejs-doc conflicts
+    // with Node.js from NodeSource, and a plain install removed the machine's node and npm.
+    const plan = await runCommand(
+      "apt-get",
+      ["install", "-s", "-q", "--no-install-recommends", ...missing],
+    );
+    const removed = [...plan.matchAll(/^Remv (\S+)/gm)].map((m) => m[1]);
+    if (removed.length) {
+      throw new Error(
+        `Installing ${missing.join(", ")} would remove ${removed.join(", ")}; refusing. ` +
+          `Install the packages yourself (or leave those sources out with --sources) and pass ` +
+          `--no-install.`,
+      );
+    }
     await runCommand(
       "apt-get",
       ["install", "-y", "-q", "--no-install-recommends", ...missing],
