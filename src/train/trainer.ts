@@ -287,11 +287,13 @@ export async function trainStage(run: StageRun): Promise<StageState> {
       if (state.totalSteps <= 0 && stepTimes.length >= 5) {
         state.totalSteps = Math.max(step + 1, step + Math.floor((budget - spent) / msPerStep));
       } else if (state.totalSteps > 0 && step % 25 === 0 && step < state.totalSteps) {
-        // Re-plan on the recent speed, which changes when the machine gets busier or quieter:
+        // Re-plan on the recent speed (last 100 steps), which changes when the machine gets busier or quieter:
         // shorten the schedule to end on time, or lengthen it (by at most a tenth at a time, so
         // the cosine's learning rate moves smoothly) to use the budget. Only a run with a
         // budget and planned steps re-plans; fixed --steps stay fixed.
-        const recent = stepTimes.slice(-25);
+        // 100 steps: long enough that a few slow steps (another job's burst) do not swing the
+        // plan, and with it the cosine's learning rate, back and forth.
+        const recent = stepTimes.slice(-100);
         const msRecent = recent.reduce((a, b) => a + b, 0) / recent.length;
         const projected = spent + (state.totalSteps - step) * msRecent;
         const fit = step + Math.floor((budget - spent) / msRecent);
