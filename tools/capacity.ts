@@ -29,6 +29,7 @@ import { readMasterFile } from "../src/train/checkpoint.ts";
 import { TrainEngine } from "../src/train/engine.ts";
 import { type EvalDocument, loadFiles, loadValidation, mulberry32 } from "./eval/data.ts";
 import { measureSpan, type SpanCapacity } from "./capacity/slots.ts";
+import { runMain, UsageError } from "./_main.ts";
 
 const HELP = `Usage: deno task capacity [options]
 
@@ -44,8 +45,6 @@ const HELP = `Usage: deno task capacity [options]
   --corpus DIR      corpus directory holding valid.txt (default .corpus)
   --weights PATH    trainer master file (default weights/r3mem-default.master.r3w)
   --help`;
-
-class UsageError extends Error {}
 
 /** The capacity report (`--json`). */
 export interface CapacityReport {
@@ -266,14 +265,4 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    const usage = e instanceof UsageError ||
-      (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"));
-    console.error(`error: ${e instanceof Error ? e.message : e}`);
-    if (!usage && e instanceof Error && e.stack) console.error(e.stack);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

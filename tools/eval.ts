@@ -21,6 +21,7 @@ import { type EvalDocument, loadFiles, loadValidation } from "./eval/data.ts";
 import { loadEvalModel } from "./eval/metrics.ts";
 import { rateDistortionSeries, rateDistortionSvg } from "./eval/plot.ts";
 import { type EvalOptions, formatReport, type MetricName, METRICS, runEval } from "./eval/run.ts";
+import { runMain, UsageError } from "./_main.ts";
 
 const HELP = `Usage: deno task eval [options]
 
@@ -41,8 +42,6 @@ const HELP = `Usage: deno task eval [options]
   --manifest PATH     also store the report under "eval" in this model manifest (JSON)
   --no-cache          code lossless files with the model alone (the document cache off: an ablation)
   --help`;
-
-class UsageError extends Error {}
 
 function intFlag(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -180,14 +179,4 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    const usage = e instanceof UsageError ||
-      (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"));
-    console.error(`error: ${e instanceof Error ? e.message : e}`);
-    if (!usage && e instanceof Error && e.stack) console.error(e.stack);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);
