@@ -5,7 +5,6 @@
  * `deno task eval`'s teacher-forced reconstruction accuracy (the same idea on the runtime).
  */
 import { createReferenceBackend } from "../src/backend/reference.ts";
-import type { ModelConfig } from "../src/model/config.ts";
 import { Tokenizer } from "../src/model/tokenizer.ts";
 import { writeMasterFile } from "../src/train/checkpoint.ts";
 import { TrainEngine } from "../src/train/engine.ts";
@@ -25,20 +24,8 @@ import {
   teacherForcedCorrect,
 } from "../tools/eval/metrics.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { RANK, TINY } from "./_tiny.ts";
 
-const TINY: ModelConfig = {
-  vocabSize: 300,
-  dim: 16,
-  layers: 2,
-  heads: 2,
-  ffnDim: 32,
-  memorySlots: 2,
-  segmentTokens: 4,
-  window: 8,
-  ropeTheta: 10000,
-  normEps: 1e-5,
-};
-const RANK = 2;
 const SM = TINY.memorySlots * TINY.dim;
 
 /**

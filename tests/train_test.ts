@@ -22,20 +22,8 @@ import {
   trainStage,
 } from "../src/train/trainer.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { RANK, TINY } from "./_tiny.ts";
 
-const TINY: ModelConfig = {
-  vocabSize: 300,
-  dim: 16,
-  layers: 2,
-  heads: 2,
-  ffnDim: 32,
-  memorySlots: 2,
-  segmentTokens: 4,
-  window: 8,
-  ropeTheta: 10000,
-  normEps: 1e-5,
-};
-const RANK = 2;
 const TOKENS = new Int32Array([65, 290, 66, 67, 270, 68, 69, 70, 280, 71]);
 const SAMPLE: MemorySample = {
   span: new Int32Array([65, 290, 66, 67, 270, 68]), // two segments
