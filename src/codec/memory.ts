@@ -35,86 +35,11 @@ import {
 } from "./r3m_format.ts";
 
 import type { MemoryCode } from "./memory_code.ts";
+import type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
 
 export type { DecodeOptions } from "./r3m_format.ts";
 export type { MemoryCode } from "./memory_code.ts";
-
-/** Granularity of a memory node. */
-export type NodeLevel = "document" | "paragraph" | "sentence";
-
-/**
- * One node of the memory tree: the compressed memory of one span of the text.
- *
- * Invariants (checked by `new Memory` and by the `.r3m` reader): node 0 is the `document` root
- * (`parent` -1) and the only document; every other node's `parent` is an earlier index; a
- * `paragraph`'s parent is the document and a `sentence`'s parent a paragraph; spans are
- * half-open, ordered (`start ≤ end`), inside the parent's span (the root's inside the text) and
- * siblings come in text order without overlapping.
- */
-export interface MemoryNode {
-  /** Granularity. */
-  level: NodeLevel;
-  /** Index of the parent node in `MemoryData.nodes`, -1 for the root. */
-  parent: number;
-  /** Start of the span in the original UTF-8 bytes. */
-  byteStart: number;
-  /** End (exclusive) of the span in the original UTF-8 bytes. */
-  byteEnd: number;
-  /** Start of the span in tokens. */
-  tokenStart: number;
-  /** End (exclusive) of the span in tokens. */
-  tokenEnd: number;
-  /** `slotCount * dim` quantized values, slot-major: slot `s` is `slots[s*dim, (s+1)*dim)`. */
-  slots: Int8Array;
-  /** One finite scale per slot: value = `slots[s*dim + j] * scales[s]`. */
-  scales: Float32Array;
-}
-
-/** Everything a memory holds; what `.r3m` bytes encode. */
-export interface MemoryData {
-  /**
-   * SHA-256 of the weights file of the model that wrote it: 64 lower-case hex characters, or,
-   * for a compact memory read back without `expectModel`, the first 8 of them.
-   */
-  modelFingerprint: string;
-  /**
-   * Which `.r3m` container `toBytes` writes: `"full"` (default; any memory) or `"compact"`
-   * (lossless memories without slots only: one document node and a residual coding every
-   * token; about 16 bytes of framing instead of about 60; see `docs/FORMAT.md`).
-   */
-  container?: "full" | "compact";
-  /** Memory slots per node (1 … 4096). */
-  slotCount: number;
-  /** Width of a slot (1 … 65536; `slotCount * dim` ≤ 2^24). */
-  dim: number;
-  /** Length of the original text in UTF-8 bytes. */
-  textBytes: number;
-  /** Length of the original text in tokens. */
-  tokenCount: number;
-  /** The tree, root first (see {@linkcode MemoryNode} for the invariants). */
-  nodes: MemoryNode[];
-  /** Range-coded residual: with it the memory restores the exact text. */
-  residual?: {
-    /** How many tokens (from the start) the residual codes, ≤ `tokenCount`. */
-    codedTokens: number;
-    /** The range coder's output. */
-    bytes: Uint8Array;
-    /**
-     * The coder mixed the model's distribution with the document cache
-     * (`./cache_mixer.ts`); absent or false: the model's distribution alone (files of
-     * earlier versions).
-     */
-    cache?: boolean;
-  };
-  /** Small free-form annotations (≤ 64 entries, keys ≤ 64 and values ≤ 1024 UTF-8 bytes). */
-  meta?: Record<string, string>;
-  /**
-   * The document node's memory as a code over the model's memory basis (`./memory_basis.ts`):
-   * only in the compact container, whose document node then has no slots. The default of
-   * `compress` for models that ship a basis; see `docs/FORMAT.md`, "Memory code".
-   */
-  code?: MemoryCode;
-}
+export type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
 
 /** Node counts per level. */
 export interface LevelCounts {

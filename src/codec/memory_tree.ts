@@ -17,7 +17,7 @@
  */
 
 import { splitText } from "../model/segment.ts";
-import type { MemoryNode, NodeLevel } from "./memory.ts";
+import type { MemoryNode, NodeLevel } from "./memory_data.ts";
 
 const encoder = new TextEncoder();
 

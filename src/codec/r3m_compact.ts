@@ -45,7 +45,7 @@ import {
   writeMeta,
 } from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
-import type { MemoryData } from "./memory.ts";
+import type { MemoryData } from "./memory_data.ts";
 import { codeSize, readCode, writeCode } from "./memory_code.ts";
 
 /** The two bytes a compact `.r3m` starts with: `0xB3` ("³" in Latin-1) and `0x1A`. */

@@ -47,7 +47,7 @@ import {
   writeMeta,
 } from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
-import type { MemoryData, MemoryNode, NodeLevel } from "./memory.ts";
+import type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
 import { codeProblem } from "./memory_code.ts";
 import {
   COMPACT_MAGIC,

@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { MemoryNode, NodeLevel } from "./memory.ts";
+import type { MemoryNode, NodeLevel } from "./memory_data.ts";
 
 /**
  * The unit search key of a node: the mean of its dequantized slots, normalised; `null` for a
