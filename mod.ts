@@ -63,6 +63,8 @@ export type {
 } from "./src/backend/backend.ts";
 export { type EncodeOptions, Tokenizer } from "./src/model/tokenizer.ts";
 export type { BackendChoice } from "./src/backend/webgpu/choose.ts";
+export type { SearchMode } from "./src/search/fusion.ts";
+export type { LexicalTerms } from "./src/search/lexical.ts";
 
 let defaultModel: Promise<R3Mem> | undefined;
 

@@ -10,6 +10,13 @@ import { Memory, type MemoryNode, type NodeLevel } from "./codec/memory.ts";
 import { codeLength, MemoryBasis } from "./codec/memory_basis.ts";
 import { buildTree } from "./codec/memory_tree.ts";
 import { cosine, nodeKey, scoreNodes } from "./codec/search_keys.ts";
+import { fuseRankings, type Ranked, SEARCH_MODES, type SearchMode } from "./search/fusion.ts";
+import {
+  type LexicalDoc,
+  type LexicalTerms,
+  lexicalTermsOf,
+  rankLexical,
+} from "./search/lexical.ts";
 import { CacheMixer } from "./codec/cache_mixer.ts";
 import {
   cumulativeFreqs,
@@ -112,6 +119,13 @@ export interface SearchOptions {
    * under it (a paragraph is found by its best sentence), or `"node"`, its own memory alone.
    */
   scoring?: "subtree" | "node";
+  /**
+   * How nodes are ranked: `"hybrid"` (default), reciprocal-rank fusion of memory keys and BM25
+   * over the memories' words (`src/search/fusion.ts`); `"keys"`, memory keys alone (what
+   * versions before 0.2 did); `"lexical"`, BM25 alone. Only lossless memories have words to
+   * index ({@link R3Mem.lexicalTerms}); lossy ones are ranked by their keys alone.
+   */
+  mode?: SearchMode;
 }
 
 /** One search result. */
@@ -123,10 +137,15 @@ export interface SearchHit {
   /** The node's level. */
   level: NodeLevel;
   /**
-   * Cosine similarity between the query's search key and the key of `match` (see
-   * `src/codec/search_keys.ts`).
+   * The ranking's score: with mode `"keys"`, the cosine similarity between the query's search
+   * key and the key of `match` (see `src/codec/search_keys.ts`); `"lexical"`, the BM25 score of
+   * `match`; `"hybrid"`, the fused score `Σ 1/(1 + rank)` (`src/search/fusion.ts`).
    */
   score: number;
+  /** Hybrid only: the key ranking's cosine, when it ranks the node among its best 100. */
+  keyScore?: number;
+  /** Hybrid only: the node's BM25 score, when it shares a word with the query. */
+  lexicalScore?: number;
   /** The node whose memory matched best: `node` itself or one of its descendants. */
   match: number;
   /** The node's text: exact for lossless memories, greedy reconstruction otherwise. */
@@ -164,6 +183,9 @@ export class R3Mem {
   // Trees and search keys of compact memories, derived from their text once.
   readonly #trees = new WeakMap<Memory, DerivedTree>();
   readonly #keys = new WeakMap<Memory, (Float32Array | null)[]>();
+  // Exact text of lossless memories written here, and term counts for lexical search.
+  readonly #texts = new WeakMap<Memory, string>();
+  readonly #lexical = new WeakMap<Memory, LexicalTerms | null>();
 
   private constructor(
     file: WeightsFile,
@@ -382,6 +404,7 @@ export class R3Mem {
     });
     // Kept for search keys: the tree and the document's full memory (not computed again).
     if (derived) this.#trees.set(memory, { nodes: derived, ids: Int32Array.from(all), root });
+    if (lossless) this.#texts.set(memory, text);
     return memory;
   }
 
@@ -571,13 +594,15 @@ export class R3Mem {
   }
 
   /**
-   * Finds the nodes whose memory is closest to the query's: cosine similarity of search keys
-   * (mean slots, unit length), each node scored by the best match in its subtree (see
+   * Finds the nodes that best match the query. By default (`mode: "hybrid"`) two rankings are
+   * fused by reciprocal rank (`src/search/fusion.ts`): memory keys — the cosine similarity of
+   * search keys (mean slots, unit length) — and BM25 over the words of lossless memories
+   * (`src/search/lexical.ts`). Both score each node by the best match in its subtree (see
    * `src/codec/search_keys.ts`), so a paragraph or document is found through its sentences.
    *
    * @param query Text to look for.
    * @param memories Memories written by this model.
-   * @param options `k`, levels, whether to reconstruct each hit's text.
+   * @param options `k`, levels, whether to reconstruct each hit's text, scoring, mode.
    * @returns Up to `k` hits, best first.
    *
    * @example
@@ -606,31 +631,93 @@ export class R3Mem {
     if (scoring !== "subtree" && scoring !== "node") {
       throw new InputError(`scoring must be "subtree" or "node", got ${String(scoring)}`);
     }
+    const mode = options.mode ?? "hybrid";
+    if (!SEARCH_MODES.includes(mode)) {
+      throw new InputError(`mode must be "hybrid", "keys" or "lexical", got ${String(mode)}`);
+    }
     for (const m of memories) this.#checkMemory(m);
-    const key = this.queryKey(query);
-    const hits: SearchHit[] = [];
-    memories.forEach((m, mi) => {
-      // Own scores; nodes compressed without slots have nothing to compare (a code memory's
-      // keys come from its text).
-      const nodes = this.tree(m);
-      const own = this.nodeKeys(m).map((k) => (k ? cosine(key, k) : -Infinity));
-      const ranked = scoreNodes(
-        nodes.map((n) => n.parent),
-        nodes.map((n) => n.level),
-        own,
-        options.levels,
-        scoring === "subtree",
-      );
-      for (const r of ranked) {
-        hits.push({ memory: mi, level: nodes[r.node].level, ...r });
-      }
-    });
-    hits.sort((a, b) => b.score - a.score || a.memory - b.memory || a.node - b.node);
-    const top = hits.slice(0, k);
+    const keyHits: Ranked<number>[] = [];
+    if (mode !== "lexical") {
+      const key = this.queryKey(query);
+      memories.forEach((m, mi) => {
+        // Own scores; nodes compressed without slots have nothing to compare (a code memory's
+        // keys come from its text).
+        const nodes = this.tree(m);
+        const own = this.nodeKeys(m).map((k) => (k ? cosine(key, k) : -Infinity));
+        const ranked = scoreNodes(
+          nodes.map((n) => n.parent),
+          nodes.map((n) => n.level),
+          own,
+          options.levels,
+          scoring === "subtree",
+        );
+        for (const r of ranked) keyHits.push({ owner: mi, level: nodes[r.node].level, ...r });
+      });
+      keyHits.sort((a, b) => b.score - a.score || a.owner - b.owner || a.node - b.node);
+    }
+    let lexHits: Ranked<number>[] = [];
+    if (mode !== "keys") {
+      const docs: LexicalDoc<number>[] = [];
+      memories.forEach((m, mi) => {
+        const terms = this.lexicalTerms(m);
+        if (!terms) return;
+        const nodes = this.tree(m);
+        docs.push({
+          owner: mi,
+          terms,
+          parents: nodes.map((n) => n.parent),
+          levels: nodes.map((n) => n.level),
+        });
+      });
+      lexHits = rankLexical(query, docs, {
+        levels: options.levels,
+        subtree: scoring === "subtree",
+      });
+    }
+    const ranked = mode === "keys"
+      ? keyHits
+      : mode === "lexical"
+      ? lexHits
+      : fuseRankings(keyHits, lexHits, (h) => `${h.owner}:${h.node}`);
+    const top: SearchHit[] = ranked.slice(0, k).map(({ owner, ...h }) => ({ memory: owner, ...h }));
     if (options.withText ?? true) {
       for (const h of top) h.text = await this.reconstruct(memories[h.memory], { node: h.node });
     }
     return top;
+  }
+
+  /**
+   * The term counts of every node of the memory's tree ({@link R3Mem.tree}), from its exact
+   * text: what lexical search ranks (`src/search/lexical.ts`). `null` for a memory without
+   * exact text (lossy) and for a compact archive stored with `slots: "none"` (which search does
+   * not find). The text of a memory compressed by this instance is at hand; another's is
+   * decoded once.
+   *
+   * @param memory A memory written by this model.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * console.log(r3.lexicalTerms(await r3.compress("Peanuts, again peanuts."))!.terms); // [ "peanut" ]
+   * console.log(r3.lexicalTerms(await r3.compress("Lossy.", { lossless: false }))); // null
+   * ```
+   */
+  lexicalTerms(memory: Memory): LexicalTerms | null {
+    this.#checkMemory(memory);
+    let terms = this.#lexical.get(memory);
+    if (terms === undefined) {
+      const exact = memory.residual && memory.residual.codedTokens === memory.tokenCount;
+      const searchable = memory.code || memory.nodes.some((n) => n.slots.length > 0);
+      terms = null;
+      if (exact && searchable) {
+        const text = this.#texts.get(memory) ?? [...this.#pieces(memory, {})].join("");
+        terms = lexicalTermsOf(this.tree(memory), text);
+      }
+      this.#lexical.set(memory, terms);
+    }
+    return terms;
   }
 
   /** The unit-length search key of a query's memory. */

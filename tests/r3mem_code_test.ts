@@ -79,7 +79,11 @@ Deno.test("code: search ranks a code memory's nodes as it ranks the slots of 'al
       c.forEach((h, i) => assert(Math.abs(h.score - a[i].score) < 1e-6));
     }
   }
-  const [hit] = await r3.search("Birds sing at dawn.", [code], { k: 1, levels: ["sentence"] });
+  const [hit] = await r3.search("Birds sing at dawn.", [code], {
+    k: 1,
+    levels: ["sentence"],
+    mode: "keys",
+  });
   assertEquals(hit.text, "Birds sing at dawn.");
   assert(Math.abs(hit.score - 1) < 1e-5, `${hit.score}`);
   const keys = r3.nodeKeys(code);

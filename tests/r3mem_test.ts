@@ -97,16 +97,25 @@ Deno.test("search scores a node by the best match in its subtree, or by itself w
     "Cats purr softly. Kittens nap all day.\n\nDogs bark loudly. Puppies chase balls.",
   );
   // The query is one sentence: its paragraph is found through it, and says so in `match`.
-  const [hit] = await r3.search("Puppies chase balls.", [m], { k: 1, levels: ["paragraph"] });
+  // (Memory keys alone: their score is a cosine.)
+  const [hit] = await r3.search("Puppies chase balls.", [m], {
+    k: 1,
+    levels: ["paragraph"],
+    mode: "keys",
+  });
   assertEquals(hit.text, "Dogs bark loudly. Puppies chase balls.");
   assertEquals(m.nodes[hit.match].level, "sentence");
   assert(Math.abs(hit.score - 1) < 1e-5, `score ${hit.score}`);
   // The document's score is the same best match; with scoring "node" only its own memory counts.
-  const [doc] = await r3.search("Puppies chase balls.", [m], { levels: ["document"] });
+  const [doc] = await r3.search("Puppies chase balls.", [m], {
+    levels: ["document"],
+    mode: "keys",
+  });
   assertEquals([doc.score, doc.match], [hit.score, hit.match]);
   const [own] = await r3.search("Puppies chase balls.", [m], {
     levels: ["document"],
     scoring: "node",
+    mode: "keys",
   });
   assertEquals(own.match, 0);
   assert(own.score < doc.score, `${own.score} < ${doc.score}`);

@@ -229,7 +229,10 @@ Deno.test("POST /v1/search finds stored nodes with their text", async () => {
       json({ text: "Cats purr.\n\nDogs bark.", metadata: { who: "pets" } }),
     )).json();
     await t.app.request("/v1/memories", json({ text: "Rain falls in spring." }));
-    const res = await t.app.request("/v1/search", json({ query: "Dogs bark.", k: 3 }));
+    const res = await t.app.request(
+      "/v1/search",
+      json({ query: "Dogs bark.", k: 3, mode: "keys" }),
+    );
     assertEquals(res.status, 200);
     const { hits } = await res.json();
     assertEquals(hits.length, 3);

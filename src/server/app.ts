@@ -26,6 +26,8 @@ import {
   reconstructRoute,
   searchRoute,
 } from "./schemas.ts";
+import { type Fused, fuseRankings, FUSION_DEPTH, type Ranked } from "../search/fusion.ts";
+import { type LexicalDoc, type LexicalTerms, rankLexical } from "../search/lexical.ts";
 import { TopK } from "./search_index.ts";
 import { textResponse } from "./sse.ts";
 import type { MemoryStore, StoredMemory } from "./store.ts";
@@ -120,6 +122,19 @@ export function createApp(options: AppOptions): R3MemApp {
       keysCache.set(cacheKey, keys);
     }
     return keys;
+  };
+  const lexCache = new Map<string, LexicalTerms>();
+  const cachedLexical = async (ns: string, rec: StoredMemory): Promise<LexicalTerms | null> => {
+    if (!rec.lexChunks) return null;
+    const cacheKey = `${ns}\u0000${rec.id}`;
+    const hit = lexCache.get(cacheKey);
+    if (hit) return hit;
+    const terms = await store.getLexical(ns, rec.id, rec);
+    if (terms) {
+      if (lexCache.size >= 4096) lexCache.delete(lexCache.keys().next().value!);
+      lexCache.set(cacheKey, terms);
+    }
+    return terms;
   };
   const mustGet = async (ns: string, id: string): Promise<StoredMemory> => {
     const rec = await store.get(ns, id);
@@ -219,22 +234,40 @@ export function createApp(options: AppOptions): R3MemApp {
       throw new ApiError(404, "not_found", `No memory with id ${id}`);
     }
     keysCache.delete(`${ns}\u0000${id}`);
+    lexCache.delete(`${ns}\u0000${id}`);
     return c.body(null, 204);
   });
 
   app.openapi(searchRoute, async (c) => {
     const ns = c.get("namespace");
-    const { query, k, levels } = c.req.valid("json");
-    const key = await engine.queryKey(query);
-    const top = new TopK<StoredMemory>(key, k ?? 5, levels as NodeLevel[] | undefined);
+    const { query, k, levels, mode = "hybrid" } = c.req.valid("json");
+    const want = k ?? 5;
+    const only = levels as NodeLevel[] | undefined;
+    // Keys: the best nodes by memory keys (as many as the fusion takes); lexical: the term
+    // counts stored with every lossless memory, ranked by BM25 over the namespace.
+    const key = mode === "lexical" ? null : await engine.queryKey(query);
+    const top = key && new TopK<StoredMemory>(key, mode === "keys" ? want : FUSION_DEPTH, only);
+    const docs: LexicalDoc<StoredMemory>[] = [];
     for await (const rec of store.records(ns)) {
       if (rec.model !== engine.fingerprint) continue;
       const keys = await cachedKeys(ns, rec);
-      if (keys) top.add(rec, keys);
+      if (!keys) continue;
+      top?.add(rec, keys);
+      const terms = mode === "keys" ? null : await cachedLexical(ns, rec);
+      if (terms && keys.parents && terms.lengths.length === keys.levels.length) {
+        docs.push({ owner: rec, terms, parents: keys.parents, levels: keys.levels });
+      }
     }
+    const byKeys: Ranked<StoredMemory>[] = top ? top.results() : [];
+    const byWords = mode === "keys" ? [] : rankLexical(query, docs, { levels: only });
+    const ranked = mode === "keys"
+      ? byKeys
+      : mode === "lexical"
+      ? byWords
+      : fuseRankings(byKeys, byWords, (h) => `${h.owner.id}:${h.node}`);
     const blobs = new Map<string, Promise<Uint8Array | null>>();
     const hits = await Promise.all(
-      top.results().map(async (h) => {
+      ranked.slice(0, want).map(async (h: Ranked<StoredMemory> & Partial<Fused<StoredMemory>>) => {
         if (!blobs.has(h.owner.id)) blobs.set(h.owner.id, store.getBytes(ns, h.owner.id));
         const bytes = await blobs.get(h.owner.id);
         if (!bytes) return null; // deleted meanwhile
@@ -245,6 +278,8 @@ export function createApp(options: AppOptions): R3MemApp {
           node: h.node,
           level: h.level,
           score: h.score,
+          ...(h.keyScore !== undefined ? { keyScore: h.keyScore } : {}),
+          ...(h.lexicalScore !== undefined ? { lexicalScore: h.lexicalScore } : {}),
           match: h.match,
           text,
           metadata: h.owner.metadata,

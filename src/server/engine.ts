@@ -7,6 +7,7 @@
  */
 import { Memory, type MemoryStats } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
+import type { LexicalTerms } from "../search/lexical.ts";
 import { type SearchKeys, searchKeysFrom } from "./search_index.ts";
 
 /** A compressed text: the `.r3m` bytes, their stats and their search keys. */
@@ -17,6 +18,8 @@ export interface Compressed {
   stats: MemoryStats;
   /** One search key per node. */
   keys: SearchKeys;
+  /** Term counts of every node for lexical search; absent for lossy memories and archives. */
+  lexical?: LexicalTerms;
 }
 
 /** Options of {@link Engine.compress}. */
@@ -87,10 +90,13 @@ export function compressToBytes(
     stats.nodes = { document: 0, paragraph: 0, sentence: 0 };
     for (const n of tree) stats.nodes[n.level]++;
   }
+  // The words of the exact text, for the lexical index (null: lossy, or a slots "none" archive).
+  const lexical = r3.lexicalTerms(memory);
   return {
     bytes: memory.toBytes(),
     stats,
     keys: searchKeysFrom(tree, r3.nodeKeys(memory), r3.config.dim),
+    ...(lexical ? { lexical } : {}),
   };
 }
 

@@ -444,6 +444,14 @@ export const searchRoute = createRoute({
             levels: z.array(z.enum(["document", "paragraph", "sentence"])).optional().openapi({
               description: "Only nodes of these levels (default all)",
             }),
+            mode: z.enum(["hybrid", "keys", "lexical"], {
+              error: 'mode must be "hybrid", "keys" or "lexical"',
+            }).optional().openapi({
+              description: 'How nodes are ranked. "hybrid" (default): reciprocal-rank fusion ' +
+                "(k = 1) of memory keys and BM25 over the stored memories' words; " +
+                '"keys": memory keys alone; "lexical": BM25 alone. Lossy memories have no ' +
+                "words: they are ranked by their keys",
+            }),
           }),
         },
       },
@@ -459,9 +467,19 @@ export const searchRoute = createRoute({
               id: z.string(),
               node: z.number().int(),
               level: z.enum(["document", "paragraph", "sentence"]),
-              score: z.number(),
+              score: z.number().openapi({
+                description: 'The ranking\'s score: fused Σ 1/(1 + rank) ("hybrid"), cosine ' +
+                  'of memory keys ("keys"), BM25 ("lexical")',
+              }),
+              keyScore: z.number().optional().openapi({
+                description: "Hybrid: the cosine of memory keys, when keys rank the node",
+              }),
+              lexicalScore: z.number().optional().openapi({
+                description: "Hybrid: the BM25 score, when the node shares a word with the query",
+              }),
               match: z.number().int().openapi({
-                description: "The node whose memory matched best: `node` or one of its descendants",
+                description: "The node whose memory (or text) matched best: `node` or one of " +
+                  "its descendants",
               }),
               text: z.string(),
               metadata: z.record(z.string(), z.unknown()),

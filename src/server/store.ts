@@ -1,7 +1,9 @@
 /**
- * Stored memories in Deno KV, per namespace: the `.r3m` bytes and the search keys (chunked
- * under Deno KV's 64 KiB value limit), a record with metadata and stats, and an index by
- * creation order.
+ * Stored memories in Deno KV, per namespace: the `.r3m` bytes, the search keys and the lexical
+ * index's term counts (`src/search/lexical.ts`; chunked under Deno KV's 64 KiB value limit), a
+ * record with metadata and stats, and an index by creation order. The term counts are written
+ * in the same commits as the memory and deleted with it: the lexical index is maintained at
+ * write time and survives restarts, and search never decodes a memory to find its words.
  *
  * A memory becomes visible in one atomic commit that writes its record and index entry, after
  * its chunks are written; memories larger than one commit's budget first write their chunks
@@ -13,12 +15,14 @@
  * ["r3mem", ns, "order", seq, id]        → StoredMemory   (listing by creation)
  * ["r3mem", ns, "blob", id, i]           → Uint8Array     (.r3m chunk i)
  * ["r3mem", ns, "keys", id, i]           → Uint8Array     (search keys chunk i)
+ * ["r3mem", ns, "lex", id, i]            → Uint8Array     (lexical term counts chunk i)
  * ["r3mem", "~pending", id]              → { ns, at }
  * ```
  *
  * @module
  */
 import type { MemoryStats } from "../codec/memory.ts";
+import { decodeLexicalTerms, encodeLexicalTerms, type LexicalTerms } from "../search/lexical.ts";
 import { ApiError } from "./errors.ts";
 import { decodeSearchKeys, encodeSearchKeys, type SearchKeys } from "./search_index.ts";
 
@@ -40,6 +44,11 @@ export interface StoredMemory {
   blobChunks: number;
   /** Number of search-key chunks. */
   keyChunks: number;
+  /**
+   * Number of lexical term-count chunks; absent or 0: the memory has no words to search
+   * (lossy, `slots: "none"`, or stored before the lexical index).
+   */
+  lexChunks?: number;
 }
 
 /** What {@link MemoryStore.put} stores. */
@@ -50,6 +59,8 @@ export interface NewMemory {
   stats: MemoryStats;
   /** Their search keys. */
   keys: SearchKeys;
+  /** Their term counts for lexical search (lossless memories; absent: keys only). */
+  lexical?: LexicalTerms;
   /** Fingerprint of the model that wrote them. */
   model: string;
   /** Caller's metadata. */
@@ -138,6 +149,7 @@ export class MemoryStore {
     const keyBytes = encodeSearchKeys(memory.keys);
     const blob = chunk(memory.bytes);
     const keys = chunk(keyBytes);
+    const lex = memory.lexical ? chunk(encodeLexicalTerms(memory.lexical)) : [];
     const seq = Math.max(lastSeq + 1, Date.now() * 1000);
     lastSeq = seq;
     const rec: StoredMemory = {
@@ -149,10 +161,12 @@ export class MemoryStore {
       seq,
       blobChunks: blob.length,
       keyChunks: keys.length,
+      lexChunks: lex.length,
     };
     const writes: [Deno.KvKey, Uint8Array][] = [
       ...blob.map((c, i): [Deno.KvKey, Uint8Array] => [[ROOT, ns, "blob", id, i], c]),
       ...keys.map((c, i): [Deno.KvKey, Uint8Array] => [[ROOT, ns, "keys", id, i], c]),
+      ...lex.map((c, i): [Deno.KvKey, Uint8Array] => [[ROOT, ns, "lex", id, i], c]),
     ];
     const pendingKey = [ROOT, PENDING, id];
     let op = this.kv.atomic();
@@ -191,6 +205,14 @@ export class MemoryStore {
     rec ??= await this.get(ns, id) ?? undefined;
     const bytes = rec && await this.#readChunks([ROOT, ns, "keys", id], rec.keyChunks);
     return bytes ? decodeSearchKeys(bytes) : null;
+  }
+
+  /** A memory's lexical term counts, or null (none stored, or deleted). */
+  async getLexical(ns: string, id: string, rec?: StoredMemory): Promise<LexicalTerms | null> {
+    rec ??= await this.get(ns, id) ?? undefined;
+    if (!rec?.lexChunks) return null;
+    const bytes = await this.#readChunks([ROOT, ns, "lex", id], rec.lexChunks);
+    return bytes ? decodeLexicalTerms(bytes) : null;
   }
 
   /**
@@ -277,7 +299,7 @@ export class MemoryStore {
 
   async #deleteChunks(ns: string, id: string): Promise<void> {
     const keys: Deno.KvKey[] = [];
-    for (const part of ["blob", "keys"]) {
+    for (const part of ["blob", "keys", "lex"]) {
       for await (const e of this.kv.list({ prefix: [ROOT, ns, part, id] })) keys.push(e.key);
     }
     for (let i = 0; i < keys.length; i += CHUNKS_PER_COMMIT * 10) {

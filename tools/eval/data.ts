@@ -203,6 +203,22 @@ export function dropWords(text: string, seed: number, share = 1 / 3): string {
  * ```
  */
 export function makeQuery(paragraph: string, seed: number): string {
+  const sentence = querySentence(paragraph, seed);
+  const query = dropWords(sentence, mixSeed(seed, 1));
+  return query.length > 0 ? query : sentence;
+}
+
+/**
+ * The sentence a paragraph's query is made from: one of at least five words, picked by the
+ * seed, or the longest.
+ *
+ * @example
+ * ```ts
+ * import { querySentence } from "./data.ts";
+ * console.log(querySentence("Short one. This sentence has six words here.", 1)); // "This sentence has six words here."
+ * ```
+ */
+export function querySentence(paragraph: string, seed: number): string {
   const sentences = splitText(paragraph).flatMap((p) =>
     p.sentences.map((s) => paragraph.slice(s.start, s.end).trim())
   ).filter((s) => s.length > 0);
@@ -212,8 +228,7 @@ export function makeQuery(paragraph: string, seed: number): string {
   const sentence = long.length > 0
     ? long[Math.floor(rand() * long.length)]
     : sentences.reduce((a, b) => (count(b) > count(a) ? b : a), paragraph.trim());
-  const query = dropWords(sentence, mixSeed(seed, 1));
-  return query.length > 0 ? query : sentence;
+  return sentence;
 }
 
 /** Options of {@link retrievalPool}. */

@@ -189,7 +189,7 @@ export async function formatRecall(
   const def = pool.map((p) => r3.compressSync(p));
   const all = pool.map((p) => r3.compressSync(p, { lossless: false }));
   let hitsDefault = 0, hitsAll = 0;
-  const opts = { k, levels: ["document" as const], withText: false };
+  const opts = { k, levels: ["document" as const], withText: false, mode: "keys" as const };
   for (const [i, q] of queries.entries()) {
     if (q.length === 0) continue;
     if ((await r3.search(q, def, opts)).some((h) => h.memory === i)) hitsDefault++;

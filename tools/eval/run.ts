@@ -11,6 +11,7 @@ import {
   messageParagraphs,
   mixSeed,
   pickSpans,
+  querySentence,
   retrievalPool,
   takeBytes,
   truncateText,
@@ -22,6 +23,7 @@ import {
   type EvalModel,
   gapClosed,
   perplexities,
+  type RecallSet,
   type ReconResult,
   reconstructionAccuracy,
   retrievalRecall,
@@ -34,6 +36,7 @@ import {
   type MemoryGain,
   memoryGain,
 } from "./format_size.ts";
+import { loadWordNet, paraphrase, WORDNET_DIR } from "./paraphrase.ts";
 
 /** Budgets and choices of {@link runEval}. */
 export interface EvalOptions {
@@ -108,6 +111,15 @@ export interface EvalReport {
   recall_at_5_bm25?: number | null;
   /** Diagnostic: recall@5 with documents scored by their own key alone (`scoring: "node"`). */
   recall_at_5_r3mem_node?: number | null;
+  /** Recall@5 of the library's lexical search (`mode: "lexical"`), null when the pool is empty. */
+  recall_at_5_lexical?: number | null;
+  /** Recall@5 of hybrid search (`mode: "hybrid"`, the default), null when the pool is empty. */
+  recall_at_5_hybrid?: number | null;
+  /**
+   * Recall@5 of every ranking on the second query set, WordNet paraphrases (`./paraphrase.ts`);
+   * null without WordNet (`/usr/share/wordnet`) or with an empty pool.
+   */
+  recall_paraphrased?: RecallSet | null;
   /** Size of the retrieval pool. */
   recall?: { pool: number; queries: number };
   /** Seconds each metric took. */
@@ -242,18 +254,29 @@ export async function runEval(
   }
 
   if (metrics.has("recall")) {
-    const r = await timed("recall", () => {
+    const r = await timed("recall", async () => {
       const pool = retrievalPool(
         texts.map((text, i) => ({ id: String(i), text })),
         { size: settings.poolSize },
       );
       const queries = pool.map((p, i) => makeQuery(p, mixSeed(settings.seed, i)));
-      return retrievalRecall(r3, pool, queries, 5);
+      const wordnet = await loadWordNet();
+      if (!wordnet) log(`eval: recall: no WordNet at ${WORDNET_DIR}: no paraphrased queries`);
+      const paraphrased = wordnet
+        ? pool.map((p, i) => {
+          const seed = mixSeed(settings.seed, i);
+          return paraphrase(wordnet, querySentence(p, seed), mixSeed(seed, 2));
+        })
+        : undefined;
+      return retrievalRecall(r3, pool, queries, 5, paraphrased);
     });
     log(`eval: recall: pool of ${r.pool} paragraphs`);
     report.recall_at_5_r3mem = r.queries > 0 ? r.r3mem : null;
     report.recall_at_5_bm25 = r.queries > 0 ? r.bm25 : null;
     report.recall_at_5_r3mem_node = r.queries > 0 ? r.r3memNode : null;
+    report.recall_at_5_lexical = r.queries > 0 ? r.lexical : null;
+    report.recall_at_5_hybrid = r.queries > 0 ? r.hybrid : null;
+    report.recall_paraphrased = r.queries > 0 && r.paraphrased ? r.paraphrased : null;
     report.recall = { pool: r.pool, queries: r.queries };
   }
   report.timings_s.total = Math.round((performance.now() - total0) / 10) / 100;
@@ -351,8 +374,18 @@ export function formatReport(r: EvalReport): string {
     lines.push(
       `recall@5    r3mem ${num(r.recall_at_5_r3mem)} (own keys ${
         num(r.recall_at_5_r3mem_node)
-      })  bm25 ${num(r.recall_at_5_bm25)}  (pool ${r.recall?.pool ?? 0})`,
+      })  bm25 ${num(r.recall_at_5_bm25)}  lexical ${num(r.recall_at_5_lexical)}  hybrid ${
+        num(r.recall_at_5_hybrid)
+      }  (pool ${r.recall?.pool ?? 0})`,
     );
+    const p = r.recall_paraphrased;
+    if (p) {
+      lines.push(
+        `  paraphrased  r3mem ${num(p.r3mem)}  bm25 ${num(p.bm25)}  lexical ${
+          num(p.lexical)
+        }  hybrid ${num(p.hybrid)}  (WordNet, ${p.queries} queries)`,
+      );
+    }
   }
   lines.push("");
   lines.push(
