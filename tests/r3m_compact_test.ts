@@ -4,7 +4,8 @@
 import { Memory, type MemoryData } from "../src/codec/memory.ts";
 import { crc32 } from "../src/codec/crc32.ts";
 import { COMPACT_MAGIC, compactSize } from "../src/codec/r3m_compact.ts";
-import { decodeR3M, encodedSize } from "../src/codec/r3m_format.ts";
+import { encodedSize } from "../src/codec/r3m_format.ts";
+import { decodeR3M } from "../src/codec/r3m_read.ts";
 import { FormatError, InputError, ModelMismatchError } from "../src/errors.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { rng } from "./_rng.ts";

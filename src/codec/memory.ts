@@ -25,9 +25,8 @@
  */
 
 import { InputError } from "../errors.ts";
+import { type DecodeOptions, decodeR3M } from "./r3m_read.ts";
 import {
-  type DecodeOptions,
-  decodeR3M,
   encodedSize,
   encodeValidated,
   normalizeFingerprint,
@@ -35,9 +34,9 @@ import {
 } from "./r3m_format.ts";
 
 import type { MemoryCode } from "./memory_code.ts";
-import type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
+import type { MemoryData, MemoryNode } from "./memory_data.ts";
 
-export type { DecodeOptions } from "./r3m_format.ts";
+export type { DecodeOptions } from "./r3m_read.ts";
 export type { MemoryCode } from "./memory_code.ts";
 export type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
 
@@ -135,7 +134,7 @@ export class Memory {
   }
 
   /**
-   * Decode and validate `.r3m` bytes (see `decodeR3M` in `./r3m_format.ts` for every check).
+   * Decode and validate `.r3m` bytes (see `decodeR3M` in `./r3m_read.ts` for every check).
    *
    * @param bytes The file.
    * @param opts `expectModel`: the fingerprint of the model that will read the memory.

@@ -30,18 +30,15 @@
  * @module
  */
 
-import { FormatError, InputError, ModelMismatchError } from "../errors.ts";
+import { InputError } from "../errors.ts";
 import {
-  ByteReader,
   ByteWriter,
-  hex,
   MAX_META_ENTRIES,
   MAX_META_KEY_BYTES,
   MAX_META_VALUE_BYTES,
   type MetaPlan,
   metaSize,
   planMeta,
-  readMeta,
   varintSize,
   writeHex,
   writeMeta,
@@ -49,13 +46,7 @@ import {
 import { crc32 } from "./crc32.ts";
 import type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
 import { codeProblem } from "./memory_code.ts";
-import {
-  COMPACT_MAGIC,
-  compactSize,
-  decodeCompact,
-  encodeCompact,
-  SHORT_FINGERPRINT_BYTES,
-} from "./r3m_compact.ts";
+import { compactSize, encodeCompact, SHORT_FINGERPRINT_BYTES } from "./r3m_compact.ts";
 
 /** The four bytes every `.r3m` file starts with: `R`, `3`, `M`, `0x1A`. */
 export const R3M_MAGIC: Uint8Array = new Uint8Array([0x52, 0x33, 0x4d, 0x1a]);
@@ -72,7 +63,8 @@ export const FLAG_RESIDUAL = 1;
 export const FLAG_META = 2;
 /** Flag bit: the residual was coded with the document cache (`residual.cache`). */
 export const FLAG_CACHE = 4;
-const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META | FLAG_CACHE;
+/** Internal to the .r3m reader and writer. */
+export const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META | FLAG_CACHE;
 
 /** Limits enforced on write and on read. */
 export const R3M_LIMITS: {
@@ -100,12 +92,16 @@ export const R3M_LIMITS: {
   maxMetaValueBytes: MAX_META_VALUE_BYTES,
 });
 
-const LEVELS: readonly NodeLevel[] = ["document", "paragraph", "sentence"];
+/** Internal to the .r3m reader and writer. */
+export const LEVELS: readonly NodeLevel[] = ["document", "paragraph", "sentence"];
 const LEVEL_CODE: Record<string, number> = { document: 0, paragraph: 1, sentence: 2 };
 /** Set in a node's level byte when the node stores no slots (a compact lossless memory). */
-const SLOTLESS_BIT = 0x80;
-const EMPTY_SLOTS = new Int8Array(0);
-const EMPTY_SCALES = new Float32Array(0);
+/** Internal to the .r3m reader and writer. */
+export const SLOTLESS_BIT = 0x80;
+/** Internal to the .r3m reader and writer. */
+export const EMPTY_SLOTS = new Int8Array(0);
+/** Internal to the .r3m reader and writer. */
+export const EMPTY_SCALES = new Float32Array(0);
 const HEX_RE = /^[0-9a-f]{64}$/;
 const SHORT_HEX_RE = new RegExp(`^[0-9a-f]{${2 * SHORT_FINGERPRINT_BYTES}}$`);
 const utf8Encoder = new TextEncoder();
@@ -140,11 +136,13 @@ export function normalizeFingerprint(fp: unknown, what = "Model fingerprint"): s
   return s;
 }
 
-function spaced(bytes: Uint8Array): string {
+/** Internal to the .r3m reader and writer. */
+export function spaced(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 }
 
-function describe(v: unknown): string {
+/** Internal to the .r3m reader and writer. */
+export function describe(v: unknown): string {
   if (typeof v === "string") {
     return v.length > 80 ? `a ${v.length}-character string` : JSON.stringify(v);
   }
@@ -496,246 +494,3 @@ export function encodeValidated(data: MemoryData): Uint8Array {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
-
-/** Options of {@linkcode decodeR3M} and `Memory.fromBytes`. */
-export interface DecodeOptions {
-  /**
-   * Fingerprint (64 hex characters) of the model that will use the memory. If given and the
-   * file was written by another model, decoding throws {@linkcode ModelMismatchError}.
-   */
-  expectModel?: string;
-}
-
-/**
- * Decode and fully validate `.r3m` bytes. The typed arrays of the result are fresh copies; the
- * input is not kept. Allocation is bounded by the input size (slots, scales and residual take
- * exactly the bytes they occupy in the file).
- *
- * Checks, in order: magic, version, header length and CRC, reserved flags, exact file length
- * (truncation, trailing bytes), payload CRC, model fingerprint (`opts.expectModel`), then the
- * structure (every count against the remaining bytes, the node tree and spans as in
- * {@linkcode validateMemoryData}, canonical encoding, no unread bytes).
- *
- * @throws {FormatError} If the bytes are not a valid `.r3m` file (message says why).
- * @throws {ModelMismatchError} If `opts.expectModel` differs from the file's model.
- * @throws {InputError} If `bytes` is not a Uint8Array or `expectModel` is not a fingerprint.
- *
- * @example
- * ```ts
- * import { decodeR3M } from "./r3m_format.ts";
- * import { FormatError } from "../errors.ts";
- * try {
- *   decodeR3M(new TextEncoder().encode("hello"));
- * } catch (e) {
- *   console.log(e instanceof FormatError, (e as Error).message); // true "Not an .r3m file…"
- * }
- * ```
- */
-export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryData {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new InputError(`Expected the .r3m bytes as a Uint8Array, got ${describe(bytes)}`);
-  }
-  const expect = opts.expectModel === undefined
-    ? undefined
-    : normalizeFingerprint(opts.expectModel, "expectModel");
-  const len = bytes.length;
-  if (len >= 2 && bytes[0] === COMPACT_MAGIC[0] && bytes[1] === COMPACT_MAGIC[1]) {
-    const data = decodeCompact(bytes, expect);
-    validateMemoryData(data, (m) => new FormatError(`Invalid compact .r3m file: ${m}`));
-    return data;
-  }
-  // --- Header
-  for (let i = 0; i < 4; i++) {
-    if (i >= len || bytes[i] !== R3M_MAGIC[i]) {
-      throw new FormatError(
-        `Not an .r3m file: expected magic bytes ${spaced(R3M_MAGIC)} (or ` +
-          `${spaced(COMPACT_MAGIC)} for a compact one), got ` +
-          `${spaced(bytes.subarray(0, 4)) || "nothing"}`,
-      );
-    }
-  }
-  if (len < 6) throw new FormatError(`Truncated .r3m file: ${len} bytes, header needs 48`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint16(4, true);
-  if (version !== R3M_VERSION) {
-    throw new FormatError(
-      `Unsupported .r3m version ${version}: this reader supports version ${R3M_VERSION}`,
-    );
-  }
-  if (len < R3M_HEADER_BYTES + R3M_TRAILER_BYTES) {
-    throw new FormatError(
-      `Truncated .r3m file: ${len} bytes, the smallest possible file has ` +
-        `${R3M_HEADER_BYTES + R3M_TRAILER_BYTES}`,
-    );
-  }
-  const headerCrc = crc32(bytes, 0, 44);
-  if (view.getUint32(44, true) !== headerCrc) {
-    throw new FormatError(`Header checksum mismatch: the .r3m file is damaged`);
-  }
-  const flags = view.getUint16(6, true);
-  if ((flags & ~KNOWN_FLAGS) !== 0) {
-    throw new FormatError(`Unknown flags 0x${flags.toString(16)} in .r3m header`);
-  }
-  if ((flags & FLAG_CACHE) && !(flags & FLAG_RESIDUAL)) {
-    throw new FormatError(`The document-cache flag is set but there is no residual`);
-  }
-  const payloadLen = view.getUint32(40, true);
-  const expectedLen = R3M_HEADER_BYTES + payloadLen + R3M_TRAILER_BYTES;
-  if (len < expectedLen) {
-    throw new FormatError(`Truncated .r3m file: ${len} bytes, header says ${expectedLen}`);
-  }
-  if (len > expectedLen) {
-    throw new FormatError(
-      `${len - expectedLen} unexpected bytes after the end of the .r3m file ` +
-        `(header says ${expectedLen} bytes)`,
-    );
-  }
-  const end = R3M_HEADER_BYTES + payloadLen;
-  if (view.getUint32(end, true) !== crc32(bytes, R3M_HEADER_BYTES, end)) {
-    throw new FormatError(`Payload checksum mismatch: the .r3m file is damaged`);
-  }
-  const modelFingerprint = hex(bytes.subarray(8, 40));
-  if (expect !== undefined && expect !== modelFingerprint) {
-    throw new ModelMismatchError(
-      `Memory was written by model ${modelFingerprint}, but model ${expect} was asked to read it`,
-    );
-  }
-  // --- Payload
-  const r = new ByteReader(bytes, R3M_HEADER_BYTES, end);
-  const L = R3M_LIMITS;
-  const slotCount = r.varint("slotCount");
-  const dim = r.varint("dim");
-  const textBytes = r.varint("textBytes");
-  const tokenCount = r.varint("tokenCount");
-  const nodeCount = r.varint("node count");
-  if (slotCount < 1 || slotCount > L.maxSlotCount) {
-    throw new FormatError(`slotCount ${slotCount} out of range 1..${L.maxSlotCount}`);
-  }
-  if (dim < 1 || dim > L.maxDim) throw new FormatError(`dim ${dim} out of range 1..${L.maxDim}`);
-  const perNode = slotCount * dim;
-  if (perNode > L.maxValuesPerNode) {
-    throw new FormatError(`slotCount*dim = ${perNode} exceeds ${L.maxValuesPerNode}`);
-  }
-  if (nodeCount < 1) throw new FormatError(`A memory needs at least its document node`);
-  // Each node takes at least 6 table bytes (slots and scales are checked after the table).
-  r.need(nodeCount * 6, `A node table of ${nodeCount} nodes`);
-
-  // Plain arrays for the per-node bookkeeping: cheaper than typed arrays for small counts, and
-  // bounded like everything else by the node count just checked.
-  const nodes: MemoryNode[] = new Array(nodeCount);
-  const levels: number[] = new Array(nodeCount);
-  // Per node: end of its last child so far (the anchor of the next child's start).
-  const lastByte: number[] = new Array(nodeCount);
-  const lastToken: number[] = new Array(nodeCount);
-  const slotted: boolean[] = new Array(nodeCount);
-  let slottedCount = 0;
-  for (let i = 0; i < nodeCount; i++) {
-    const code = r.u8("level", i);
-    const level = code & ~SLOTLESS_BIT;
-    if (level > 2) throw new FormatError(`Node ${i}: unknown level code ${code}`);
-    slotted[i] = (code & SLOTLESS_BIT) === 0;
-    if (slotted[i]) slottedCount++;
-    const delta = r.varint("parent", i);
-    const parent = i - delta;
-    let byteAnchor = 0, byteLimit = textBytes, tokenAnchor = 0, tokenLimit = tokenCount;
-    if (i === 0) {
-      if (delta !== 1 || level !== 0) {
-        throw new FormatError(`Node 0 must be the document root (level document, no parent)`);
-      }
-    } else {
-      if (delta < 1 || parent < 0) {
-        throw new FormatError(`Node ${i}: parent index ${parent} is not an earlier node`);
-      }
-      if (level !== levels[parent] + 1) {
-        throw new FormatError(
-          `Node ${i}: a ${LEVELS[level]} node cannot be a child of a ` +
-            `${LEVELS[levels[parent]]} node`,
-        );
-      }
-      const pn = nodes[parent];
-      byteAnchor = lastByte[parent];
-      byteLimit = pn.byteEnd;
-      tokenAnchor = lastToken[parent];
-      tokenLimit = pn.tokenEnd;
-    }
-    const byteStart = byteAnchor + r.varint("byte start", i);
-    const byteEnd = byteStart + r.varint("byte length", i);
-    const tokenStart = tokenAnchor + r.varint("token start", i);
-    const tokenEnd = tokenStart + r.varint("token length", i);
-    if (byteEnd > byteLimit) {
-      throw new FormatError(
-        `Node ${i}: byte span [${byteStart}, ${byteEnd}) overruns its parent (ends at ${byteLimit})`,
-      );
-    }
-    if (tokenEnd > tokenLimit) {
-      throw new FormatError(
-        `Node ${i}: token span [${tokenStart}, ${tokenEnd}) overruns its parent ` +
-          `(ends at ${tokenLimit})`,
-      );
-    }
-    levels[i] = level;
-    nodes[i] = {
-      level: LEVELS[level],
-      parent,
-      byteStart,
-      byteEnd,
-      tokenStart,
-      tokenEnd,
-      slots: EMPTY_SLOTS,
-      scales: EMPTY_SCALES,
-    };
-    if (i > 0) {
-      lastByte[parent] = byteEnd;
-      lastToken[parent] = tokenEnd;
-    }
-    lastByte[i] = byteStart;
-    lastToken[i] = tokenStart;
-  }
-  // Slots and scales of the slotted nodes share one buffer (scales 4-byte aligned after slots).
-  const slotBytes = slottedCount * perNode;
-  const scaleCount = slottedCount * slotCount;
-  r.need(slotBytes + scaleCount * 4, `Slot data of ${slottedCount} nodes`);
-  const scaleOffset = Math.ceil(slotBytes / 4) * 4;
-  const store = new ArrayBuffer(scaleOffset + scaleCount * 4);
-  const slotAll = new Int8Array(store, 0, slotBytes);
-  const scaleAll = new Float32Array(store, scaleOffset, scaleCount);
-  for (let i = 0, j = 0; i < nodeCount; i++) {
-    if (!slotted[i]) {
-      continue; // keeps EMPTY_SLOTS / EMPTY_SCALES (zero-length, so immutable in effect)
-    }
-    nodes[i].slots = slotAll.subarray(j * perNode, (j + 1) * perNode);
-    nodes[i].scales = scaleAll.subarray(j * slotCount, (j + 1) * slotCount);
-    j++;
-  }
-  slotAll.set(new Int8Array(bytes.buffer, bytes.byteOffset + r.pos, slotBytes));
-  r.pos += slotBytes;
-  for (let k = 0; k < scaleCount; k++) {
-    const v = view.getFloat32(r.pos, true);
-    if (!Number.isFinite(v)) {
-      throw new FormatError(
-        `Slotted node ${Math.floor(k / slotCount)}: scale ${k % slotCount} is ${v}`,
-      );
-    }
-    scaleAll[k] = v;
-    r.pos += 4;
-  }
-  const data: MemoryData = { modelFingerprint, slotCount, dim, textBytes, tokenCount, nodes };
-  if (flags & FLAG_RESIDUAL) {
-    const codedTokens = r.varint("residual coded tokens");
-    if (codedTokens > tokenCount) {
-      throw new FormatError(
-        `Residual codes ${codedTokens} tokens but the memory has only ${tokenCount}`,
-      );
-    }
-    const n = r.varint("residual length");
-    r.need(n, "The residual");
-    data.residual = { codedTokens, bytes: bytes.slice(r.pos, r.pos + n) };
-    if (flags & FLAG_CACHE) data.residual.cache = true;
-    r.pos += n;
-  }
-  if (flags & FLAG_META) data.meta = readMeta(r);
-  if (r.pos !== end) {
-    throw new FormatError(`${end - r.pos} unexpected bytes at the end of the payload`);
-  }
-  return data;
-}
