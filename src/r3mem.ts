@@ -17,15 +17,7 @@ import {
   lexicalTermsOf,
   rankLexical,
 } from "./search/lexical.ts";
-import { CacheMixer } from "./codec/cache_mixer.ts";
-import {
-  cumulativeFreqs,
-  decodeSymbol,
-  encodeSymbol,
-  probsToFreqs,
-  RangeDecoder,
-  RangeEncoder,
-} from "./codec/range_coder.ts";
+import { decodeResidual, encodeResidual } from "./codec/residual_coder.ts";
 import { FormatError, InputError, ModelMismatchError } from "./errors.ts";
 import { readUrl } from "./local_file.ts";
 import { type ModelConfig, parseConfig } from "./model/config.ts";
@@ -38,9 +30,6 @@ import { loadWeightsFrom, quantizeRowsInt8, type WeightsFile } from "./model/wei
 export const DEFAULT_WEIGHTS_URL: URL = new URL("../weights/r3mem-default.r3w", import.meta.url);
 /** Where the default model's memory basis lives (`docs/FORMAT.md`, "Memory basis"). */
 export const DEFAULT_BASIS_URL: URL = new URL("../weights/r3mem-default.r3b", import.meta.url);
-
-/** Bits of the integer frequency tables the residual is coded with. */
-const FREQ_BITS = 16;
 
 /** Progress events of {@link R3Mem.load}. */
 export type LoadProgress =
@@ -395,7 +384,7 @@ export class R3Mem {
       residual: lossless
         ? {
           codedTokens: all.length,
-          bytes: this.#encodeResidual(docMemory, all, useCache),
+          bytes: encodeResidual(this.#coder, docMemory, all, useCache),
           ...(useCache ? { cache: true } : {}),
         }
         : undefined,
@@ -438,7 +427,9 @@ export class R3Mem {
     let tree = this.#trees.get(memory);
     if (!tree) {
       const ids: number[] = [];
-      for (const batch of this.#decodeResidual(memory, memory.residual!.bytes, memory.nodes[0])) {
+      for (
+        const batch of decodeResidual(this.#coder, this.#docMemory(memory), memory, memory.nodes[0])
+      ) {
         for (const id of batch) ids.push(id);
       }
       const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(this.#bytesOf(ids));
@@ -570,7 +561,7 @@ export class R3Mem {
     const residual = memory.residual;
     if (residual && !options.greedy && residual.codedTokens === memory.tokenCount) {
       // Exact: decode the whole token stream, yield the node's part.
-      for (const ids of this.#decodeResidual(memory, residual.bytes, node)) {
+      for (const ids of decodeResidual(this.#coder, this.#docMemory(memory), memory, node)) {
         const text = decoder.decode(this.#bytesOf(ids), { stream: true });
         if (text) yield text;
       }
@@ -765,93 +756,6 @@ export class R3Mem {
       );
     }
     return this.basis.decode(code.values);
-  }
-
-  // Codes every token against the backward direction's distribution given the document memory.
-  // Rows are fed in batches as large as the context allows; the decoder feeds one at a time and
-  // gets bit-identical distributions (row-independent kernels), sliding at the same tokens.
-  #encodeResidual(doc: Float32Array, ids: number[], cache: boolean): Uint8Array {
-    const enc = new RangeEncoder(Math.max(64, ids.length));
-    if (ids.length === 0) return enc.finish();
-    const session = this.#coder.startDecoder(doc);
-    const V = this.config.vocabSize;
-    const freqs = new Uint32Array(V);
-    const cum = new Uint32Array(V + 1);
-    // The model's distribution mixed with the document's own statistics (./codec/cache_mixer.ts).
-    const mixer = cache ? new CacheMixer(V) : null;
-    const mixed = new Float32Array(V);
-    const code = (probs: Float32Array, row: number, symbol: number) => {
-      const p = probs.subarray(row * V, (row + 1) * V);
-      if (mixer) mixer.mix(p, mixed);
-      probsToFreqs(mixer ? mixed : p, FREQ_BITS, freqs);
-      cumulativeFreqs(freqs, cum);
-      encodeSymbol(enc, cum, symbol);
-      mixer?.update(symbol);
-    };
-    try {
-      session.begin();
-      code(this.#coder.readProbs(1), 0, ids[0]);
-      let fed = 0;
-      while (fed < ids.length - 1) {
-        session.slideIfFull();
-        const n = Math.min(session.room, ids.length - 1 - fed);
-        session.feed(ids.slice(fed, fed + n));
-        const probs = this.#coder.readProbs(n);
-        for (let i = 0; i < n; i++) code(probs, i, ids[fed + 1 + i]);
-        fed += n;
-      }
-    } finally {
-      session.free();
-    }
-    return enc.finish();
-  }
-
-  // Decodes the residual token by token, yielding batches of the tokens inside `node`'s span.
-  *#decodeResidual(memory: Memory, bytes: Uint8Array, node: MemoryNode): Generator<number[]> {
-    const total = memory.tokenCount;
-    if (total === 0) return;
-    const dec = new RangeDecoder(bytes);
-    const session = this.#coder.startDecoder(this.#docMemory(memory));
-    const V = this.config.vocabSize;
-    const freqs = new Uint32Array(V);
-    const cum = new Uint32Array(V + 1);
-    // Files of earlier versions were coded with the model's distribution alone.
-    const mixer = memory.residual?.cache ? new CacheMixer(V) : null;
-    const mixed = new Float32Array(V);
-    const next = (): number => {
-      const probs = this.#coder.readProbs(1);
-      if (mixer) mixer.mix(probs, mixed);
-      probsToFreqs(mixer ? mixed : probs, FREQ_BITS, freqs);
-      cumulativeFreqs(freqs, cum);
-      const id = decodeSymbol(dec, cum);
-      mixer?.update(id);
-      return id;
-    };
-    try {
-      session.begin();
-      let batch: number[] = [];
-      let prev = -1;
-      for (let i = 0; i < total; i++) {
-        if (i > 0) {
-          session.slideIfFull();
-          session.feed([prev]);
-        }
-        const id = next();
-        prev = id;
-        if (i >= node.tokenStart && i < node.tokenEnd) batch.push(id);
-        if (batch.length >= 16) {
-          yield batch;
-          batch = [];
-        }
-        if (i + 1 >= node.tokenEnd) break;
-      }
-      if (batch.length) yield batch;
-      if (dec.overrun > 4) {
-        throw new FormatError("Residual stream ended early: the memory is damaged");
-      }
-    } finally {
-      session.free();
-    }
   }
 
   // Greedy decoding of one node from a memory (its own): as many tokens as the node spans.
