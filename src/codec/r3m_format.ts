@@ -1,6 +1,7 @@
 /**
- * The `.r3m` binary format: encoding, decoding and validation of {@linkcode MemoryData}.
- * The byte layout is specified in `docs/FORMAT.md`; this file is its reference implementation.
+ * The `.r3m` binary format: its constants and limits, the validation of {@linkcode MemoryData}
+ * and the writer. The byte layout is specified in `docs/FORMAT.md`; this file and the reader
+ * (`./r3m_read.ts`) are its reference implementation.
  *
  * The reader trusts nothing: it checks the magic, the version, both CRC-32s and the exact file
  * length before it parses anything, checks every count against the bytes that remain before it
@@ -12,7 +13,8 @@
  *
  * @example
  * ```ts
- * import { decodeR3M, encodeR3M } from "./r3m_format.ts";
+ * import { encodeR3M } from "./r3m_format.ts";
+ * import { decodeR3M } from "./r3m_read.ts";
  * const bytes = encodeR3M({
  *   modelFingerprint: "ab".repeat(32),
  *   slotCount: 1,
