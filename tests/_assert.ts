@@ -31,6 +31,11 @@ export function assertThrows<E extends Error>(
   throw new Error(`Expected ${cls.name} to be thrown`);
 }
 
+/** Expects `fn` to throw an `Error` whose message includes `includes`. */
+export function assertThrowsMessage(fn: () => unknown, includes: string): Error {
+  return assertThrows(fn, Error, includes);
+}
+
 /** Async variant of {@link assertThrows}. */
 export async function assertRejects<E extends Error>(
   fn: () => Promise<unknown>,

@@ -10,23 +10,7 @@ import {
 import { budgetsFor, capBudgets, selectWithinBudget } from "../tools/corpus/balance.ts";
 import { SOURCES } from "../tools/corpus/sources.ts";
 import { utf8Length } from "../tools/corpus/text.ts";
-
-function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${msg ?? "Values differ"}\n  expected: ${e}\n  actual:   ${a}`);
-}
-function assert(cond: unknown, msg = "Assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertThrows(fn: () => unknown, includes: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert(e instanceof Error && e.message.includes(includes), `unexpected error: ${e}`);
-    return;
-  }
-  throw new Error("expected an error");
-}
+import { assert, assertEquals, assertThrowsMessage as assertThrows } from "./_assert.ts";
 
 /** `n` pseudo-random words from a seeded generator (a tiny LCG), as a text. */
 function words(n: number, seed: number): string {

@@ -10,20 +10,7 @@ import { brownSentenceToText, brownToText } from "../tools/corpus/brown.ts";
 import { npmTarballName, parseNpmSpec, readTar } from "../tools/corpus/npm.ts";
 import { htmlToText } from "../tools/corpus/html.ts";
 import { gunzipSync } from "node:zlib";
-
-function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${msg ?? "Values differ"}\n  expected: ${e}\n  actual:   ${a}`);
-}
-function assertThrows(fn: () => unknown, includes: string): void {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof Error && e.message.includes(includes))) throw new Error(`unexpected: ${e}`);
-    return;
-  }
-  throw new Error("expected an error");
-}
+import { assertEquals, assertThrowsMessage as assertThrows } from "./_assert.ts";
 
 // ---------------------------------------------------------------- POD
 
