@@ -1,5 +1,6 @@
 /**
- * The Hono app: routes over an {@link Engine} (the model) and a {@link MemoryStore} (Deno KV).
+ * The Hono app: routes over an {@link Engine} (the model) and a {@link Store} (Deno KV's
+ * `MemoryStore`, or any other implementation of the interface).
  * Nothing here listens on a port; `server.ts` does, and tests call `app.request(...)`.
  *
  * @module
@@ -30,7 +31,7 @@ import { type Fused, fuseRankings, FUSION_DEPTH, type Ranked } from "../search/f
 import { type LexicalDoc, type LexicalTerms, rankLexical } from "../search/lexical.ts";
 import { TopK } from "./search_index.ts";
 import { textResponse } from "./sse.ts";
-import type { MemoryStore, StoredMemory } from "./store.ts";
+import type { MemoryRecord, Store } from "./store_types.ts";
 import type { SearchKeys } from "./search_index.ts";
 
 /** What {@link createApp} builds the app from. */
@@ -38,7 +39,7 @@ export interface AppOptions {
   /** The model (a `WorkerPool` in the server, a `LocalEngine` in tests). */
   engine: Engine;
   /** Where memories are stored. */
-  store: MemoryStore;
+  store: Store;
   /** Bearer token → namespace; empty or absent: no auth, one `default` namespace. */
   tokens?: ReadonlyMap<string, string>;
   /** Largest request body in bytes (default 1 MiB). */
@@ -112,8 +113,8 @@ export function createApp(options: AppOptions): R3MemApp {
 
   // Memories of another model than the one served are listed but not searched.
   const keysCache = new Map<string, SearchKeys>();
-  const cachedKeys = async (ns: string, rec: StoredMemory): Promise<SearchKeys | null> => {
-    const cacheKey = `${ns}\u0000${rec.id}`;
+  const cachedKeys = async (ns: string, rec: MemoryRecord): Promise<SearchKeys | null> => {
+    const cacheKey = `${ns}\u0000${rec.id}\u0000${rec.version}`;
     const hit = keysCache.get(cacheKey);
     if (hit) return hit;
     const keys = await store.getKeys(ns, rec.id, rec);
@@ -123,25 +124,29 @@ export function createApp(options: AppOptions): R3MemApp {
     }
     return keys;
   };
-  const lexCache = new Map<string, LexicalTerms>();
-  const cachedLexical = async (ns: string, rec: StoredMemory): Promise<LexicalTerms | null> => {
-    if (!rec.lexChunks) return null;
-    const cacheKey = `${ns}\u0000${rec.id}`;
+  const lexCache = new Map<string, LexicalTerms | null>();
+  const cachedLexical = async (ns: string, rec: MemoryRecord): Promise<LexicalTerms | null> => {
+    const cacheKey = `${ns}\u0000${rec.id}\u0000${rec.version}`;
     const hit = lexCache.get(cacheKey);
-    if (hit) return hit;
+    if (hit !== undefined) return hit;
     const terms = await store.getLexical(ns, rec.id, rec);
-    if (terms) {
-      if (lexCache.size >= 4096) lexCache.delete(lexCache.keys().next().value!);
-      lexCache.set(cacheKey, terms);
-    }
+    if (lexCache.size >= 4096) lexCache.delete(lexCache.keys().next().value!);
+    lexCache.set(cacheKey, terms);
     return terms;
   };
-  const mustGet = async (ns: string, id: string): Promise<StoredMemory> => {
+  // Drops a memory's cached keys and term counts (every version).
+  const forget = (ns: string, id: string) => {
+    const prefix = `${ns}\u0000${id}\u0000`;
+    for (const cache of [keysCache, lexCache]) {
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    }
+  };
+  const mustGet = async (ns: string, id: string): Promise<MemoryRecord> => {
     const rec = await store.get(ns, id);
     if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
     return rec;
   };
-  const info = (rec: StoredMemory) => ({
+  const info = (rec: MemoryRecord) => ({
     id: rec.id,
     createdAt: rec.createdAt,
     metadata: rec.metadata,
@@ -233,8 +238,7 @@ export function createApp(options: AppOptions): R3MemApp {
     if (!(await store.delete(ns, id))) {
       throw new ApiError(404, "not_found", `No memory with id ${id}`);
     }
-    keysCache.delete(`${ns}\u0000${id}`);
-    lexCache.delete(`${ns}\u0000${id}`);
+    forget(ns, id);
     return c.body(null, 204);
   });
 
@@ -246,8 +250,8 @@ export function createApp(options: AppOptions): R3MemApp {
     // Keys: the best nodes by memory keys (as many as the fusion takes); lexical: the term
     // counts stored with every lossless memory, ranked by BM25 over the namespace.
     const key = mode === "lexical" ? null : await engine.queryKey(query);
-    const top = key && new TopK<StoredMemory>(key, mode === "keys" ? want : FUSION_DEPTH, only);
-    const docs: LexicalDoc<StoredMemory>[] = [];
+    const top = key && new TopK<MemoryRecord>(key, mode === "keys" ? want : FUSION_DEPTH, only);
+    const docs: LexicalDoc<MemoryRecord>[] = [];
     for await (const rec of store.records(ns)) {
       if (rec.model !== engine.fingerprint) continue;
       const keys = await cachedKeys(ns, rec);
@@ -258,7 +262,7 @@ export function createApp(options: AppOptions): R3MemApp {
         docs.push({ owner: rec, terms, parents: keys.parents, levels: keys.levels });
       }
     }
-    const byKeys: Ranked<StoredMemory>[] = top ? top.results() : [];
+    const byKeys: Ranked<MemoryRecord>[] = top ? top.results() : [];
     const byWords = mode === "keys" ? [] : rankLexical(query, docs, { levels: only });
     const ranked = mode === "keys"
       ? byKeys
@@ -267,7 +271,7 @@ export function createApp(options: AppOptions): R3MemApp {
       : fuseRankings(byKeys, byWords, (h) => `${h.owner.id}:${h.node}`);
     const blobs = new Map<string, Promise<Uint8Array | null>>();
     const hits = await Promise.all(
-      ranked.slice(0, want).map(async (h: Ranked<StoredMemory> & Partial<Fused<StoredMemory>>) => {
+      ranked.slice(0, want).map(async (h: Ranked<MemoryRecord> & Partial<Fused<MemoryRecord>>) => {
         if (!blobs.has(h.owner.id)) blobs.set(h.owner.id, store.getBytes(ns, h.owner.id));
         const bytes = await blobs.get(h.owner.id);
         if (!bytes) return null; // deleted meanwhile

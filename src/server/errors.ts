@@ -18,9 +18,12 @@ export type ApiErrorCode =
   | "too_large"
   | "unauthorized"
   | "not_found"
+  | "conflict"
   | "unsupported_media_type"
+  | "rate_limited"
   | "overloaded"
   | "unavailable"
+  | "timeout"
   | "internal";
 
 /** The JSON body of every error response. */
@@ -65,7 +68,12 @@ export class ApiError extends Error {
 }
 
 /** Codes of {@link PoolError}: the worker pool's own failures. */
-export type PoolErrorCode = "overloaded" | "closed" | "worker_failed" | "cancelled";
+export type PoolErrorCode =
+  | "overloaded"
+  | "closed"
+  | "worker_failed"
+  | "cancelled"
+  | "deadline";
 
 /**
  * A failure of the inference worker pool (not of the caller's input).
@@ -103,10 +111,13 @@ const HTTP_CODES: Partial<Record<number, ApiErrorCode>> = {
   400: "bad_input",
   401: "unauthorized",
   404: "not_found",
+  409: "conflict",
   413: "too_large",
   415: "unsupported_media_type",
   422: "bad_format",
+  429: "rate_limited",
   503: "unavailable",
+  504: "timeout",
 };
 
 /**
@@ -136,6 +147,7 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
   }
   if (err instanceof PoolError) {
     if (err.code === "overloaded") return make(503, "overloaded", err.message);
+    if (err.code === "deadline") return make(504, "timeout", err.message);
     if (err.code === "worker_failed") return make(500, "internal", err.message);
     return make(503, "unavailable", err.message);
   }

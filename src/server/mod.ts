@@ -26,7 +26,7 @@
 import type { R3Mem } from "../r3mem.ts";
 import { createApp, type R3MemApp } from "./app.ts";
 import { LocalEngine } from "./engine.ts";
-import type { MemoryStore } from "./store.ts";
+import type { Store } from "./store_types.ts";
 
 export { type AppOptions, createApp, type R3MemApp } from "./app.ts";
 export { type ServerEnv } from "./auth.ts";
@@ -40,7 +40,26 @@ export {
   LocalEngine,
 } from "./engine.ts";
 export { type ApiErrorCode, type ErrorBody } from "./errors.ts";
-export { MemoryStore, type NewMemory, type Page, type StoredMemory } from "./store.ts";
+export { MemoryStore, type StoredMemory } from "./store.ts";
+export type {
+  ListOptions,
+  MemoryChange,
+  MemoryData,
+  MemoryRecord,
+  NewMemory,
+  Page,
+  Scope,
+  Store,
+} from "./store_types.ts";
+export {
+  type DateCondition,
+  type Filter,
+  matchesFilter,
+  type Scalar,
+  scopedFilter,
+  type StringCondition,
+  type ValueCondition,
+} from "./filters.ts";
 export { type SearchKeys } from "./search_index.ts";
 export { WorkerPool, type WorkerPoolOptions } from "./worker_pool.ts";
 
@@ -49,7 +68,7 @@ export interface ServerAppOptions {
   /** The loaded model (`R3Mem.load(...)`); it runs on the thread that serves. */
   model: R3Mem;
   /** Where memories are stored. */
-  store: MemoryStore;
+  store: Store;
   /** Bearer token → namespace; empty or absent: no auth, one `default` namespace. */
   tokens?: ReadonlyMap<string, string>;
   /** Largest request body in bytes (default 1 MiB). */

@@ -1,99 +1,85 @@
 /**
- * Stored memories in Deno KV, per namespace: the `.r3m` bytes, the search keys and the lexical
- * index's term counts (`src/search/lexical.ts`; chunked under Deno KV's 64 KiB value limit), a
- * record with metadata and stats, and an index by creation order. The term counts are written
- * in the same commits as the memory and deleted with it: the lexical index is maintained at
- * write time and survives restarts, and search never decodes a memory to find its words.
+ * Stored memories in Deno KV, per namespace: the {@link Store} of `./store_types.ts`. Each
+ * version's `.r3m` bytes, and the current version's search keys and lexical term counts
+ * (`src/search/lexical.ts`), are chunked under Deno KV's 64 KiB value limit (`./store_chunks.ts`)
+ * under a *data key* (the memory's id for its first content, a fresh UUID for each later one);
+ * a record with metadata and stats is kept per memory, per earlier version, and in an index by
+ * creation order. Filters are evaluated by `./filters.ts` over the records read.
  *
- * A memory becomes visible in one atomic commit that writes its record and index entry, after
- * its chunks are written; memories larger than one commit's budget first write their chunks
- * under a `pending` marker, which {@link MemoryStore.sweepPending} clears if the process dies
- * in between. Layout:
+ * A memory (or a new version) becomes visible in one atomic commit that writes its record and
+ * index entry, after its chunks are written; writes larger than one commit's budget first write
+ * their chunks under a `pending` marker that the final commit removes. Deletes remove the record
+ * first, under a marker, then the chunks. {@link MemoryStore.sweepPending} settles the markers a
+ * dead process left. Layout:
  *
  * ```
- * ["r3mem", ns, "rec", id]               → StoredMemory
- * ["r3mem", ns, "order", seq, id]        → StoredMemory   (listing by creation)
- * ["r3mem", ns, "blob", id, i]           → Uint8Array     (.r3m chunk i)
- * ["r3mem", ns, "keys", id, i]           → Uint8Array     (search keys chunk i)
- * ["r3mem", ns, "lex", id, i]            → Uint8Array     (lexical term counts chunk i)
- * ["r3mem", "~pending", id]              → { ns, at }
+ * ["r3mem", ns, "rec", id]               → StoredMemory (current version)
+ * ["r3mem", ns, "order", seq, id]        → StoredMemory (listing by creation)
+ * ["r3mem", ns, "ver", id, v]            → StoredMemory of earlier version v
+ * ["r3mem", ns, "blob", dataKey, i]      → Uint8Array   (.r3m chunk i)
+ * ["r3mem", ns, "keys", dataKey, i]      → Uint8Array   (search keys chunk i; current only)
+ * ["r3mem", ns, "lex", dataKey, i]       → Uint8Array   (term counts chunk i; current only)
+ * ["r3mem", "~expiry", ms, ns, id]       → true         (expiry index, for the purge)
+ * ["r3mem", "~pending", key]             → { ns, at, id?, data?, indexOnly? }
  * ```
  *
  * @module
  */
-import type { MemoryStats } from "../codec/memory.ts";
 import { decodeLexicalTerms, encodeLexicalTerms, type LexicalTerms } from "../search/lexical.ts";
 import { ApiError } from "./errors.ts";
+import { type Filter, matchesFilter } from "./filters.ts";
 import { decodeSearchKeys, encodeSearchKeys, type SearchKeys } from "./search_index.ts";
+import { dataKeyOf, PENDING, type Pending, ROOT, settlePending } from "./store_pending.ts";
+import { chunk, CHUNKS_PER_COMMIT, commit, deletePrefixes, readChunks } from "./store_chunks.ts";
+import type {
+  ListOptions,
+  MemoryChange,
+  MemoryData,
+  MemoryRecord,
+  NewMemory,
+  Page,
+  Store,
+} from "./store_types.ts";
 
-/** What is stored about a memory besides its bytes. */
-export interface StoredMemory {
-  /** Random id (UUID). */
-  id: string;
-  /** Creation time, ISO 8601. */
-  createdAt: string;
-  /** Caller's metadata (any JSON object). */
-  metadata: Record<string, unknown>;
-  /** Size statistics of the memory. */
-  stats: MemoryStats;
-  /** Fingerprint of the model that wrote it. */
-  model: string;
+export { CHUNK_BYTES } from "./store_chunks.ts";
+export type { NewMemory, Page } from "./store_types.ts";
+
+/** A record as the KV store keeps it: the public record and where its data is. */
+export interface StoredMemory extends MemoryRecord {
   /** Order key: creation time in microseconds, unique within the process. */
   seq: number;
+  /** Key of this version's chunks (absent: the id, as earlier versions wrote). */
+  dataKey?: string;
   /** Number of `.r3m` chunks. */
   blobChunks: number;
   /** Number of search-key chunks. */
   keyChunks: number;
-  /**
-   * Number of lexical term-count chunks; absent or 0: the memory has no words to search
-   * (lossy, `slots: "none"`, or stored before the lexical index).
-   */
+  /** Number of term-count chunks; absent or 0: no words to search. */
   lexChunks?: number;
 }
 
-/** What {@link MemoryStore.put} stores. */
-export interface NewMemory {
-  /** `.r3m` bytes. */
-  bytes: Uint8Array;
-  /** Their stats. */
-  stats: MemoryStats;
-  /** Their search keys. */
-  keys: SearchKeys;
-  /** Their term counts for lexical search (lossless memories; absent: keys only). */
-  lexical?: LexicalTerms;
-  /** Fingerprint of the model that wrote them. */
-  model: string;
-  /** Caller's metadata. */
-  metadata?: Record<string, unknown>;
+/** Chunks written (or added to `op`) for a commit that will make them visible. */
+interface Staged {
+  op: Deno.AtomicOperation;
+  marker?: Deno.KvKey;
+  counts: { blobChunks: number; keyChunks: number; lexChunks: number };
 }
 
-/** One page of {@link MemoryStore.list}. */
-export interface Page {
-  /** Memories, oldest first. */
-  memories: StoredMemory[];
-  /** Cursor of the next page, or null when this is the last. */
-  cursor: string | null;
-}
-
-/**
- * Bytes per chunk: under Deno KV's 64 KiB value limit.
- *
- * @example
- * ```ts
- * import { CHUNK_BYTES } from "./store.ts";
- * console.log(CHUNK_BYTES < 65536); // true
- * ```
- */
-export const CHUNK_BYTES = 60_000;
-/** Chunks per atomic commit: well under the 800 KiB a commit may write. */
-const CHUNKS_PER_COMMIT = 10;
-const ROOT = "r3mem";
-const PENDING = "~pending";
+const EXPIRY = "~expiry";
 
 let lastSeq = 0;
 
+const expired = (rec: MemoryRecord, now: number) =>
+  rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= now;
+/** Records written before versions had no `updatedAt`/`version`. */
+const normal = (rec: StoredMemory): StoredMemory => ({
+  ...rec,
+  updatedAt: rec.updatedAt ?? rec.createdAt,
+  version: rec.version ?? 1,
+});
+
 /**
- * The memory store.
+ * The memory store on Deno KV.
  *
  * @example
  * ```ts
@@ -105,12 +91,14 @@ let lastSeq = 0;
  * const rec = await store.put("team-a", {
  *   bytes: new Uint8Array([1, 2, 3]), stats, keys, model: "m", metadata: { topic: "demo" },
  * });
+ * await store.update("team-a", rec.id, { metadata: { topic: "changed" } });
+ * console.log((await store.history("team-a", rec.id))?.map((v) => v.metadata.topic)); // [ "demo", "changed" ]
  * console.log((await store.getBytes("team-a", rec.id))?.length); // 3
  * console.log(await store.get("team-b", rec.id)); // null
  * store.close();
  * ```
  */
-export class MemoryStore {
+export class MemoryStore implements Store {
   /** The database. */
   readonly kv: Deno.Kv;
 
@@ -124,8 +112,8 @@ export class MemoryStore {
   }
 
   /**
-   * Opens (creating it and its folder if needed) the database at `path` and clears what an
-   * interrupted write left behind.
+   * Opens (creating it and its folder if needed) the database at `path` and settles what an
+   * interrupted write or delete left behind.
    *
    * @param path A file path, or `:memory:`.
    */
@@ -143,94 +131,158 @@ export class MemoryStore {
    * Stores a memory; when the promise resolves it is durable.
    *
    * @returns Its record.
+   * @throws {ApiError} 409 when `memory.id` is taken.
    */
   async put(ns: string, memory: NewMemory): Promise<StoredMemory> {
-    const id = crypto.randomUUID();
-    const keyBytes = encodeSearchKeys(memory.keys);
-    const blob = chunk(memory.bytes);
-    const keys = chunk(keyBytes);
-    const lex = memory.lexical ? chunk(encodeLexicalTerms(memory.lexical)) : [];
+    const id = memory.id ?? crypto.randomUUID();
+    if (memory.id !== undefined && (await this.kv.get([ROOT, ns, "rec", id])).value) {
+      throw new ApiError(409, "conflict", `A memory with id ${id} exists in this namespace`);
+    }
+    // A given id may be racing another write of it: its data goes under a key of its own.
+    const dataKey = memory.id === undefined ? id : crypto.randomUUID();
     const seq = Math.max(lastSeq + 1, Date.now() * 1000);
     lastSeq = seq;
+    const createdAt = memory.createdAt ?? new Date(Math.floor(seq / 1000)).toISOString();
+    const staged = await this.#stage(ns, id, dataKey, memory);
     const rec: StoredMemory = {
       id,
-      createdAt: new Date(Math.floor(seq / 1000)).toISOString(),
+      createdAt,
+      updatedAt: createdAt,
+      version: 1,
+      ...(memory.expiresAt ? { expiresAt: memory.expiresAt } : {}),
+      ...scopeOf(memory),
       metadata: memory.metadata ?? {},
       stats: memory.stats,
       model: memory.model,
       seq,
-      blobChunks: blob.length,
-      keyChunks: keys.length,
-      lexChunks: lex.length,
+      ...(dataKey !== id ? { dataKey } : {}),
+      ...staged.counts,
     };
-    const writes: [Deno.KvKey, Uint8Array][] = [
-      ...blob.map((c, i): [Deno.KvKey, Uint8Array] => [[ROOT, ns, "blob", id, i], c]),
-      ...keys.map((c, i): [Deno.KvKey, Uint8Array] => [[ROOT, ns, "keys", id, i], c]),
-      ...lex.map((c, i): [Deno.KvKey, Uint8Array] => [[ROOT, ns, "lex", id, i], c]),
-    ];
-    const pendingKey = [ROOT, PENDING, id];
-    let op = this.kv.atomic();
-    if (writes.length > CHUNKS_PER_COMMIT) {
-      // Too big for one commit: chunks first, under a marker, then the record.
-      await this.#commit(this.kv.atomic().set(pendingKey, { ns, at: Date.now() }));
-      for (let i = 0; i < writes.length; i += CHUNKS_PER_COMMIT) {
-        const batch = this.kv.atomic();
-        for (const [k, v] of writes.slice(i, i + CHUNKS_PER_COMMIT)) batch.set(k, v);
-        await this.#commit(batch);
-      }
-      op = op.delete(pendingKey);
-    } else {
-      for (const [k, v] of writes) op = op.set(k, v);
-    }
-    op.check({ key: [ROOT, ns, "rec", id], versionstamp: null })
+    const op = staged.op
+      .check({ key: [ROOT, ns, "rec", id], versionstamp: null })
       .set([ROOT, ns, "rec", id], rec)
       .set([ROOT, ns, "order", seq, id], rec);
-    await this.#commit(op);
+    if (rec.expiresAt) op.set(expiryKey(ns, rec), true);
+    if (!(await op.commit()).ok) {
+      if (staged.marker) await settlePending(this.kv, staged.marker);
+      throw new ApiError(409, "conflict", `A memory with id ${id} exists in this namespace`);
+    }
     return rec;
   }
 
-  /** A memory's record, or null. */
+  /**
+   * Writes a new version: new content, metadata or expiry. Earlier versions stay readable
+   * ({@link history}, {@link getBytes} with a version); search sees the current one.
+   *
+   * @returns The new version's record, or null when there is no visible memory `id`.
+   * @throws {ApiError} 409 when another update of the memory committed first.
+   */
+  async update(ns: string, id: string, change: MemoryChange): Promise<StoredMemory | null> {
+    const entry = await this.kv.get<StoredMemory>([ROOT, ns, "rec", id]);
+    const now = Date.now();
+    if (!entry.value || expired(entry.value, now)) return null;
+    const old = normal(entry.value);
+    const next: StoredMemory = {
+      ...old,
+      version: old.version + 1,
+      updatedAt: new Date(Math.max(now, Date.parse(old.updatedAt) + 1)).toISOString(),
+      metadata: change.metadata ?? old.metadata,
+    };
+    if (change.expiresAt === null) delete next.expiresAt;
+    else if (change.expiresAt !== undefined) next.expiresAt = change.expiresAt;
+    let staged: Staged | undefined;
+    let drop: Deno.KvKey | undefined;
+    let op = this.kv.atomic();
+    if (change.data) {
+      const dataKey = crypto.randomUUID();
+      staged = await this.#stage(ns, id, dataKey, change.data);
+      Object.assign(next, { dataKey, stats: change.data.stats, model: change.data.model });
+      Object.assign(next, staged.counts);
+      op = staged.op;
+      // The old content's keys and term counts go once the new version is in.
+      drop = [ROOT, PENDING, crypto.randomUUID()];
+      op.set(drop, { ns, id, at: now, data: [dataKeyOf(old)], indexOnly: true } as Pending);
+    }
+    op.check(entry)
+      .set([ROOT, ns, "rec", id], next)
+      .set([ROOT, ns, "order", old.seq, id], next)
+      .set([ROOT, ns, "ver", id, old.version], old);
+    if (old.expiresAt) op.delete(expiryKey(ns, old));
+    if (next.expiresAt) op.set(expiryKey(ns, next), true);
+    if (!(await op.commit()).ok) {
+      if (staged?.marker) await settlePending(this.kv, staged.marker);
+      throw new ApiError(409, "conflict", `Memory ${id} changed during the update; try again`);
+    }
+    if (drop) await settlePending(this.kv, drop);
+    return next;
+  }
+
+  /** A visible memory's current record, or null. */
   async get(ns: string, id: string): Promise<StoredMemory | null> {
-    return (await this.kv.get<StoredMemory>([ROOT, ns, "rec", id])).value;
+    const rec = (await this.kv.get<StoredMemory>([ROOT, ns, "rec", id])).value;
+    return rec && !expired(rec, Date.now()) ? normal(rec) : null;
   }
 
-  /** A memory's `.r3m` bytes, or null. */
-  async getBytes(ns: string, id: string): Promise<Uint8Array | null> {
+  /** Every version of a visible memory, oldest first, or null. */
+  async history(ns: string, id: string): Promise<StoredMemory[] | null> {
     const rec = await this.get(ns, id);
-    return rec && await this.#readChunks([ROOT, ns, "blob", id], rec.blobChunks);
+    if (!rec) return null;
+    const out: StoredMemory[] = [];
+    for await (const e of this.kv.list<StoredMemory>({ prefix: [ROOT, ns, "ver", id] })) {
+      out.push(normal(e.value));
+    }
+    out.push(rec);
+    return out;
   }
 
-  /** A memory's search keys, or null. */
-  async getKeys(ns: string, id: string, rec?: StoredMemory): Promise<SearchKeys | null> {
-    rec ??= await this.get(ns, id) ?? undefined;
-    const bytes = rec && await this.#readChunks([ROOT, ns, "keys", id], rec.keyChunks);
+  /** The `.r3m` bytes of a visible memory (current version, or `version`), or null. */
+  async getBytes(ns: string, id: string, version?: number): Promise<Uint8Array | null> {
+    const rec = await this.get(ns, id);
+    if (!rec) return null;
+    const ver = version === undefined || version === rec.version
+      ? rec
+      : (await this.kv.get<StoredMemory>([ROOT, ns, "ver", id, version])).value;
+    return ver && await readChunks(this.kv, [ROOT, ns, "blob", dataKeyOf(ver)], ver.blobChunks);
+  }
+
+  /** A memory's current search keys, or null. `rec`: its record, if already read. */
+  async getKeys(ns: string, id: string, rec?: MemoryRecord): Promise<SearchKeys | null> {
+    const r = isStored(rec) ? rec : await this.get(ns, id);
+    const bytes = r && await readChunks(this.kv, [ROOT, ns, "keys", dataKeyOf(r)], r.keyChunks);
     return bytes ? decodeSearchKeys(bytes) : null;
   }
 
-  /** A memory's lexical term counts, or null (none stored, or deleted). */
-  async getLexical(ns: string, id: string, rec?: StoredMemory): Promise<LexicalTerms | null> {
-    rec ??= await this.get(ns, id) ?? undefined;
-    if (!rec?.lexChunks) return null;
-    const bytes = await this.#readChunks([ROOT, ns, "lex", id], rec.lexChunks);
+  /** A memory's current term counts, or null (none stored, or deleted). */
+  async getLexical(ns: string, id: string, rec?: MemoryRecord): Promise<LexicalTerms | null> {
+    const r = isStored(rec) ? rec : await this.get(ns, id);
+    if (!r?.lexChunks) return null;
+    const bytes = await readChunks(this.kv, [ROOT, ns, "lex", dataKeyOf(r)], r.lexChunks);
     return bytes ? decodeLexicalTerms(bytes) : null;
   }
 
   /**
-   * One page of a namespace's memories, oldest first.
+   * One page of a namespace's visible memories that match, oldest first.
    *
-   * @param options `limit` (1…100) and the `cursor` of the previous page.
+   * @param options `limit` (1…100), the `cursor` of the previous page, a `filter`.
    * @throws {ApiError} 400 when the cursor is not one this store gave.
    */
-  async list(ns: string, options: { limit?: number; cursor?: string } = {}): Promise<Page> {
+  async list(ns: string, options: ListOptions = {}): Promise<Page> {
     const limit = options.limit ?? 20;
     const memories: StoredMemory[] = [];
+    const now = Date.now();
     let iter: Deno.KvListIterator<StoredMemory>;
     try {
       iter = this.kv.list<StoredMemory>({ prefix: [ROOT, ns, "order"] }, {
-        limit,
         cursor: options.cursor || undefined,
+        batchSize: Math.min(500, limit + 1),
       });
-      for await (const entry of iter) memories.push(entry.value);
+      for await (const entry of iter) {
+        if (expired(entry.value, now)) continue;
+        const rec = normal(entry.value);
+        if (!matchesFilter(rec, options.filter)) continue;
+        memories.push(rec);
+        if (memories.length === limit) break;
+      }
     } catch (e) {
       if (options.cursor && e instanceof Error && !(e instanceof Deno.errors.BadResource)) {
         throw new ApiError(400, "bad_input", "Invalid cursor: pass the cursor of a previous page");
@@ -240,54 +292,70 @@ export class MemoryStore {
     return { memories, cursor: memories.length === limit && iter.cursor ? iter.cursor : null };
   }
 
-  /** Every record of a namespace, oldest first. */
-  async *records(ns: string): AsyncGenerator<StoredMemory> {
+  /** Every visible record of a namespace that matches, oldest first. */
+  async *records(ns: string, filter?: Filter): AsyncGenerator<StoredMemory> {
+    const now = Date.now();
     for await (const e of this.kv.list<StoredMemory>({ prefix: [ROOT, ns, "order"] })) {
-      yield e.value;
+      if (expired(e.value, now)) continue;
+      const rec = normal(e.value);
+      if (matchesFilter(rec, filter)) yield rec;
     }
   }
 
   /**
-   * Deletes a memory.
+   * Deletes a visible memory and every version of it.
    *
    * @returns Whether it existed.
    */
   async delete(ns: string, id: string): Promise<boolean> {
-    const entry = await this.kv.get<StoredMemory>([ROOT, ns, "rec", id]);
-    const rec = entry.value;
-    if (!rec) return false;
-    // The record and index entry go first, atomically: from then on the memory is gone.
-    const res = await this.kv.atomic()
-      .check(entry)
-      .delete([ROOT, ns, "rec", id])
-      .delete([ROOT, ns, "order", rec.seq, id])
-      .set([ROOT, PENDING, id], { ns, at: Date.now() })
-      .commit();
-    if (!res.ok) return false; // deleted concurrently
-    await this.#deleteChunks(ns, id);
-    return true;
+    return await this.#remove(ns, id, (rec, now) => !expired(rec, now));
   }
 
   /**
-   * Removes chunks left by writes or deletes that did not finish (the process died between
-   * commits). Runs at {@link open}.
+   * Deletes every visible memory that matches, one atomic delete each.
+   *
+   * @returns How many were deleted.
+   */
+  async deleteWhere(ns: string, filter: Filter): Promise<number> {
+    const ids: string[] = [];
+    for await (const rec of this.records(ns, filter)) ids.push(rec.id);
+    let n = 0;
+    for (const id of ids) if (await this.delete(ns, id)) n++;
+    return n;
+  }
+
+  /**
+   * Removes the memories of every namespace whose expiry has passed (they are invisible
+   * already): what the server's background purge runs.
+   *
+   * @param now The time, ms since the epoch (default now).
+   * @returns How many were removed.
+   */
+  async purgeExpired(now = Date.now()): Promise<number> {
+    let n = 0;
+    const selector = { prefix: [ROOT, EXPIRY], end: [ROOT, EXPIRY, now + 1] };
+    for await (const e of this.kv.list(selector)) {
+      const [, , , ns, id] = e.key as [string, string, number, string, string];
+      if (await this.#remove(ns, id, (rec) => expired(rec, now))) n++;
+      else await this.kv.delete(e.key); // stale: deleted or given another expiry since
+    }
+    return n;
+  }
+
+  /**
+   * Settles the markers of writes and deletes that did not finish (the process died between
+   * commits): chunks no record refers to are removed. Runs at {@link open}.
    *
    * @param olderThanMs Only markers at least this old (default 0: all; at startup nothing is
    *   in flight).
-   * @returns How many memories' leftovers were removed.
+   * @returns How many markers left something to remove.
    */
   async sweepPending(olderThanMs = 0): Promise<number> {
     let n = 0;
     const now = Date.now();
-    for await (const e of this.kv.list<{ ns: string; at: number }>({ prefix: [ROOT, PENDING] })) {
+    for await (const e of this.kv.list<Pending>({ prefix: [ROOT, PENDING] })) {
       if (now - e.value.at < olderThanMs) continue;
-      const id = e.key[2] as string;
-      if (await this.get(e.value.ns, id)) {
-        await this.kv.delete(e.key); // the write finished after all
-        continue;
-      }
-      await this.#deleteChunks(e.value.ns, id);
-      n++;
+      if (await settlePending(this.kv, e.key)) n++;
     }
     return n;
   }
@@ -297,37 +365,69 @@ export class MemoryStore {
     this.kv.close();
   }
 
-  async #deleteChunks(ns: string, id: string): Promise<void> {
-    const keys: Deno.KvKey[] = [];
-    for (const part of ["blob", "keys", "lex"]) {
-      for await (const e of this.kv.list({ prefix: [ROOT, ns, part, id] })) keys.push(e.key);
+  // Writes a memory's chunks (or adds them to the returned commit when they fit in it).
+  async #stage(ns: string, id: string, dataKey: string, data: MemoryData): Promise<Staged> {
+    const blob = chunk(data.bytes);
+    const keys = chunk(encodeSearchKeys(data.keys));
+    const lex = data.lexical ? chunk(encodeLexicalTerms(data.lexical)) : [];
+    const writes: [Deno.KvKey, Uint8Array][] = [];
+    for (const [part, chunks] of [["blob", blob], ["keys", keys], ["lex", lex]] as const) {
+      chunks.forEach((c, i) => writes.push([[ROOT, ns, part, dataKey, i], c]));
     }
-    for (let i = 0; i < keys.length; i += CHUNKS_PER_COMMIT * 10) {
-      const op = this.kv.atomic();
-      for (const k of keys.slice(i, i + CHUNKS_PER_COMMIT * 10)) op.delete(k);
-      await this.#commit(op);
+    const op = this.kv.atomic();
+    let marker: Deno.KvKey | undefined;
+    if (writes.length > CHUNKS_PER_COMMIT) {
+      // Too big for one commit: chunks first, under a marker, then the record.
+      marker = [ROOT, PENDING, dataKey];
+      const pending: Pending = { ns, id, at: Date.now(), data: [dataKey] };
+      await commit(this.kv.atomic().set(marker, pending));
+      for (let i = 0; i < writes.length; i += CHUNKS_PER_COMMIT) {
+        const batch = this.kv.atomic();
+        for (const [k, v] of writes.slice(i, i + CHUNKS_PER_COMMIT)) batch.set(k, v);
+        await commit(batch);
+      }
+      op.delete(marker);
+    } else {
+      for (const [k, v] of writes) op.set(k, v);
     }
-    await this.kv.delete([ROOT, PENDING, id]);
+    const counts = { blobChunks: blob.length, keyChunks: keys.length, lexChunks: lex.length };
+    return { op, marker, counts };
   }
 
-  async #readChunks(prefix: Deno.KvKey, count: number): Promise<Uint8Array | null> {
-    const parts: Uint8Array[] = [];
-    for await (const e of this.kv.list<Uint8Array>({ prefix })) parts.push(e.value);
-    if (parts.length !== count) return null; // deleted while reading
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) out.set(p, at), at += p.length;
-    return out;
-  }
-
-  async #commit(op: Deno.AtomicOperation): Promise<void> {
-    const res = await op.commit();
-    if (!res.ok) throw new Error("Deno KV commit failed a check");
+  // Deletes a memory when `allowed` says so: record and index first, atomically, then its data.
+  async #remove(
+    ns: string,
+    id: string,
+    allowed: (rec: StoredMemory, now: number) => boolean,
+  ): Promise<boolean> {
+    const entry = await this.kv.get<StoredMemory>([ROOT, ns, "rec", id]);
+    const rec = entry.value;
+    if (!rec || !allowed(rec, Date.now())) return false;
+    const marker = [ROOT, PENDING, crypto.randomUUID()];
+    const op = this.kv.atomic()
+      .check(entry)
+      .delete([ROOT, ns, "rec", id])
+      .delete([ROOT, ns, "order", rec.seq, id])
+      .set(marker, { ns, id, at: Date.now(), data: [dataKeyOf(rec)] } as Pending);
+    if (rec.expiresAt) op.delete(expiryKey(ns, rec));
+    if (!(await op.commit()).ok) return false; // changed or deleted concurrently
+    await settlePending(this.kv, marker);
+    return true;
   }
 }
 
-function chunk(bytes: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; i += CHUNK_BYTES) out.push(bytes.slice(i, i + CHUNK_BYTES));
-  return out.length ? out : [new Uint8Array(0)];
+function expiryKey(ns: string, rec: MemoryRecord): Deno.KvKey {
+  return [ROOT, EXPIRY, Date.parse(rec.expiresAt!), ns, rec.id];
+}
+
+function scopeOf(m: NewMemory): Pick<MemoryRecord, "user_id" | "agent_id" | "run_id"> {
+  return {
+    ...(m.user_id !== undefined ? { user_id: m.user_id } : {}),
+    ...(m.agent_id !== undefined ? { agent_id: m.agent_id } : {}),
+    ...(m.run_id !== undefined ? { run_id: m.run_id } : {}),
+  };
+}
+
+function isStored(rec: MemoryRecord | undefined): rec is StoredMemory {
+  return rec !== undefined && "keyChunks" in rec;
 }
