@@ -37,6 +37,7 @@ export {
   type MemoryData,
   type MemoryNode,
   type MemoryStats,
+  type MemoryTurn,
   type NodeLevel,
 } from "./src/codec/memory.ts";
 export {
@@ -65,6 +66,7 @@ export { type EncodeOptions, Tokenizer } from "./src/model/tokenizer.ts";
 export type { BackendChoice } from "./src/backend/webgpu/choose.ts";
 export type { SearchMode } from "./src/search/fusion.ts";
 export type { LexicalTerms } from "./src/search/lexical.ts";
+export type { AppendOptions } from "./src/append.ts";
 
 let defaultModel: Promise<R3Mem> | undefined;
 

@@ -18,6 +18,7 @@ import {
   rankLexical,
 } from "./search/lexical.ts";
 import { decodeResidual, encodeResidual } from "./codec/residual_coder.ts";
+import { type AppendModel, type AppendOptions, appendTurn, turnTexts } from "./append.ts";
 import { FormatError, InputError, ModelMismatchError } from "./errors.ts";
 import { readUrl } from "./local_file.ts";
 import { type ModelConfig, parseConfig } from "./model/config.ts";
@@ -557,6 +558,10 @@ export class R3Mem {
     if (!node) {
       throw new InputError(`Node ${index} does not exist (the memory has ${nodes.length})`);
     }
+    // A conversation (./append.ts): every turn decodes from its own stream.
+    if (memory.data.turns && !options.greedy) {
+      return yield* turnTexts(this.#appendModel(), memory, index);
+    }
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     const residual = memory.residual;
     if (residual && !options.greedy && residual.codedTokens === memory.tokenCount) {
@@ -582,6 +587,45 @@ export class R3Mem {
     }
     const tail = decoder.decode();
     if (tail) yield tail;
+  }
+
+  /**
+   * Adds `text` to a conversation memory as a new turn, without decoding or re-reading what is
+   * there: the document memory is updated recurrently (the encoder continues from it over the
+   * turn's tokens) and stays the same size however long the conversation grows; the turn's
+   * residual is coded against that memory, stored with the turn (a 8–32-byte code, or int8
+   * slots without a memory basis), so every turn reconstructs exactly on its own
+   * (`reconstruct(memory, { node: n })`, node `n` is turn `n − 1`). See `src/append.ts`.
+   *
+   * @param memory The conversation so far (from `append`), or `null` to start one.
+   * @param text The turn (non-empty).
+   * @param options How the turn stores its memory; the document cache; annotations.
+   * @returns A new memory with one more paragraph node (the argument is not changed).
+   * @throws {InputError} For empty text, or a memory that is not a conversation.
+   *
+   * @example
+   * ```ts
+   * import { R3Mem } from "./r3mem.ts";
+   * import { buildRandomModel } from "./model/random_model.ts";
+   * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+   * let chat = await r3.append(null, "user: hello");
+   * chat = await r3.append(chat, "assistant: hi there");
+   * console.log(await r3.reconstruct(chat, { node: 2 })); // "assistant: hi there"
+   * ```
+   */
+  append(memory: Memory | null, text: string, options: AppendOptions = {}): Promise<Memory> {
+    try {
+      if (memory !== null) this.#checkMemory(memory);
+      return Promise.resolve(appendTurn(this.#appendModel(), memory, text, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  // What ./append.ts needs of the model.
+  #appendModel(): AppendModel {
+    const { config, tokenizer, fingerprint, basis } = this;
+    return { config, tokenizer, fingerprint, basis, model: this.#model, coder: this.#coder };
   }
 
   /**

@@ -38,7 +38,7 @@ import type { MemoryData, MemoryNode } from "./memory_data.ts";
 
 export type { DecodeOptions } from "./r3m_read.ts";
 export type { MemoryCode } from "./memory_code.ts";
-export type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
+export type { MemoryData, MemoryNode, MemoryTurn, NodeLevel } from "./memory_data.ts";
 
 /** Node counts per level. */
 export interface LevelCounts {
@@ -365,7 +365,8 @@ export class Memory {
           '(compress with slots "all" or "document" for a lossy memory)',
       );
     }
-    const { residual: _, ...rest } = this.#data;
+    // A conversation's turns describe its residual: they go with it.
+    const { residual: _, turns: _turns, ...rest } = this.#data;
     return trusted(rest);
   }
 }

@@ -38,6 +38,24 @@ export interface MemoryNode {
   scales: Float32Array;
 }
 
+/**
+ * One turn of a conversation memory (`MemoryData.turns`): how its part of the residual is
+ * stored. The turn's tokens are its paragraph node's span; its stream is coded from the start
+ * of the turn, against its node's int8 slots or, when `code` is there, the memory the code
+ * stands for (see `docs/FORMAT.md`, "Turns").
+ */
+export interface MemoryTurn {
+  /** Bytes of the turn's residual stream (the residual holds the streams back to back). */
+  streamBytes: number;
+  /** The memory the turn was coded against, as a code over the model's memory basis. */
+  code?: MemoryCode;
+  /**
+   * A conversation memory (`R3Mem.append`): one entry per paragraph node (one node per turn),
+   * each turn decodable on its own. Only in the full container; see `./r3m_turns.ts`.
+   */
+  turns?: MemoryTurn[];
+}
+
 /** Everything a memory holds; what `.r3m` bytes encode. */
 export interface MemoryData {
   /**
@@ -82,4 +100,9 @@ export interface MemoryData {
    * `compress` for models that ship a basis; see `docs/FORMAT.md`, "Memory code".
    */
   code?: MemoryCode;
+  /**
+   * A conversation memory (`R3Mem.append`): one entry per paragraph node (one node per turn),
+   * each turn decodable on its own. Only in the full container; see `./r3m_turns.ts`.
+   */
+  turns?: MemoryTurn[];
 }

@@ -49,6 +49,7 @@ import { crc32 } from "./crc32.ts";
 import type { MemoryData, MemoryNode, NodeLevel } from "./memory_data.ts";
 import { codeProblem } from "./memory_code.ts";
 import { compactSize, encodeCompact, SHORT_FINGERPRINT_BYTES } from "./r3m_compact.ts";
+import { FLAG_TURNS, turnsProblem, turnsSize, writeTurns } from "./r3m_turns.ts";
 
 /** The four bytes every `.r3m` file starts with: `R`, `3`, `M`, `0x1A`. */
 export const R3M_MAGIC: Uint8Array = new Uint8Array([0x52, 0x33, 0x4d, 0x1a]);
@@ -66,7 +67,7 @@ export const FLAG_META = 2;
 /** Flag bit: the residual was coded with the document cache (`residual.cache`). */
 export const FLAG_CACHE = 4;
 /** Internal to the .r3m reader and writer. */
-export const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META | FLAG_CACHE;
+export const KNOWN_FLAGS = FLAG_RESIDUAL | FLAG_META | FLAG_CACHE | FLAG_TURNS;
 
 /** Limits enforced on write and on read. */
 export const R3M_LIMITS: {
@@ -322,6 +323,11 @@ export function validateMemoryData(
     const problem = codeProblem(data.code);
     if (problem) fail(problem);
   }
+  if (data.turns !== undefined) {
+    if (container !== "full") fail(`A conversation memory is only stored in the full container`);
+    const problem = turnsProblem(data);
+    if (problem) fail(problem);
+  }
   const m = data.meta;
   if (m !== undefined) {
     if (typeof m !== "object" || m === null || Array.isArray(m)) {
@@ -392,6 +398,7 @@ function plan(data: MemoryData): Plan {
     const r = data.residual;
     size += varintSize(r.codedTokens) + varintSize(r.bytes.length) + r.bytes.length;
   }
+  if (data.turns !== undefined) size += turnsSize(data.turns);
   const meta = planMeta(data.meta);
   size += metaSize(meta);
   return { size: R3M_HEADER_BYTES + size + R3M_TRAILER_BYTES, payloadSize: size, table, meta };
@@ -455,6 +462,7 @@ export function encodeValidated(data: MemoryData): Uint8Array {
   if (data.residual !== undefined) flags |= FLAG_RESIDUAL;
   if (p.meta.length > 0) flags |= FLAG_META;
   if (data.residual?.cache) flags |= FLAG_CACHE;
+  if (data.turns !== undefined) flags |= FLAG_TURNS;
   w.view.setUint16(6, flags, true);
   writeHex(data.modelFingerprint, out, 8);
   w.view.setUint32(40, p.payloadSize, true);
@@ -487,6 +495,7 @@ export function encodeValidated(data: MemoryData): Uint8Array {
     w.varint(data.residual.bytes.length);
     w.bytes(data.residual.bytes);
   }
+  if (data.turns !== undefined) writeTurns(w, data.turns);
   if (p.meta.length > 0) writeMeta(w, p.meta);
   const end = R3M_HEADER_BYTES + p.payloadSize;
   if (w.pos !== end) throw new Error(`internal: wrote ${w.pos} bytes, planned ${end}`);

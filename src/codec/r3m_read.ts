@@ -11,6 +11,7 @@ import { ByteReader, hex, readMeta } from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
 import type { MemoryData, MemoryNode } from "./memory_data.ts";
 import { COMPACT_MAGIC, decodeCompact } from "./r3m_compact.ts";
+import { FLAG_TURNS, readTurns, turnsProblem } from "./r3m_turns.ts";
 import {
   describe,
   EMPTY_SCALES,
@@ -95,6 +96,11 @@ export function decodeR3M(bytes: Uint8Array, opts: DecodeOptions = {}): MemoryDa
     data.residual = readResidual(r, bytes, shape.tokenCount);
     if (head.flags & FLAG_CACHE) data.residual.cache = true;
   }
+  if (head.flags & FLAG_TURNS) {
+    data.turns = readTurns(r, table.nodes.length - 1);
+    const problem = turnsProblem(data);
+    if (problem) throw new FormatError(`Invalid conversation memory: ${problem}`);
+  }
   if (head.flags & FLAG_META) data.meta = readMeta(r);
   if (r.pos !== head.end) {
     throw new FormatError(`${head.end - r.pos} unexpected bytes at the end of the payload`);
@@ -143,8 +149,8 @@ function readHeader(bytes: Uint8Array, expect: string | undefined): Header {
   if ((flags & ~KNOWN_FLAGS) !== 0) {
     throw new FormatError(`Unknown flags 0x${flags.toString(16)} in .r3m header`);
   }
-  if ((flags & FLAG_CACHE) && !(flags & FLAG_RESIDUAL)) {
-    throw new FormatError(`The document-cache flag is set but there is no residual`);
+  if ((flags & (FLAG_CACHE | FLAG_TURNS)) && !(flags & FLAG_RESIDUAL)) {
+    throw new FormatError(`The document-cache or turns flag is set but there is no residual`);
   }
   const payloadLen = view.getUint32(40, true);
   const expectedLen = R3M_HEADER_BYTES + payloadLen + R3M_TRAILER_BYTES;
