@@ -25,7 +25,14 @@ import { type ModelConfig, parseConfig } from "./model/config.ts";
 import { Tokenizer } from "./model/tokenizer.ts";
 import { ReversibleTransformer } from "./model/transformer.ts";
 import { uploadWeights } from "./model/weights.ts";
-import { loadWeightsFrom, quantizeRowsInt8, type WeightsFile } from "./model/weights_format.ts";
+import {
+  loadWeightsFrom,
+  quantizeRowsInt8,
+  type Tensor,
+  type WeightsFile,
+} from "./model/weights_format.ts";
+import { parseRefine, type RefineBudget } from "./train/refine_budget.ts";
+import type { MemoryRefiner } from "./train/refiner.ts";
 
 /** Where the embedded default model lives. */
 export const DEFAULT_WEIGHTS_URL: URL = new URL("../weights/r3mem-default.r3w", import.meta.url);
@@ -86,6 +93,16 @@ export interface CompressOptions {
    * alone, as versions before the cache did (for comparisons).
    */
   cache?: boolean;
+  /**
+   * Refine each stored memory before it is stored: start from the encoder's memory of the span
+   * and improve it by gradient steps against the decoder (`src/train/refiner.ts`), so that the
+   * memory alone gives more of the text back (`reconstruct({ greedy: true })`) and the residual
+   * costs fewer bits. `true` is 200 steps per memory; a number is the
+   * steps; `{ steps, ms, lr }` adds a time budget for the whole call. Sentences are refined
+   * first, then paragraphs, then the document. Needs stored slots (`slots: "all"` or
+   * `"document"`) and the asynchronous `compress` (the refiner loads on first use). Default off.
+   */
+  refine?: boolean | number | RefineBudget;
 }
 
 /** Options of {@link R3Mem.reconstruct}. */
@@ -176,6 +193,10 @@ export class R3Mem {
   // Exact text of lossless memories written here, and term counts for lexical search.
   readonly #texts = new WeakMap<Memory, string>();
   readonly #lexical = new WeakMap<Memory, LexicalTerms | null>();
+  // The runtime's tensors, for the refiner (built on first use: it holds an f32 decoder).
+  readonly #tensors: Map<string, Tensor>;
+  #refiner: Promise<MemoryRefiner> | null = null;
+  #refinerReady: MemoryRefiner | null = null;
 
   private constructor(
     file: WeightsFile,
@@ -194,6 +215,7 @@ export class R3Mem {
     }
     this.fingerprint = file.fingerprint;
     this.metadata = file.metadata;
+    this.#tensors = file.tensors;
     if (basis) {
       if (basis.model !== file.fingerprint) {
         throw new ModelMismatchError(
@@ -307,12 +329,22 @@ export class R3Mem {
    * console.log(m.levels()); // { document: 1, paragraph: 2, sentence: 3 }
    * ```
    */
-  compress(text: string, options: CompressOptions = {}): Promise<Memory> {
-    try {
-      return Promise.resolve(this.compressSync(text, options));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async compress(text: string, options: CompressOptions = {}): Promise<Memory> {
+    if (parseRefine(options.refine)) await this.#loadRefiner();
+    return this.compressSync(text, options);
+  }
+
+  // The refiner, loaded once (the trainer engine and its own WebAssembly backend, f32 kernels).
+  #loadRefiner(): Promise<MemoryRefiner> {
+    this.#refiner ??= (async () => {
+      const [{ MemoryRefiner }, { createWasmBackend }] = await Promise.all([
+        import("./train/refiner.ts"),
+        import("./backend/wasm/wasm_backend.ts"),
+      ]);
+      const backend = await createWasmBackend({ deterministic: false });
+      return this.#refinerReady = new MemoryRefiner(backend, this.config, this.#tensors);
+    })();
+    return this.#refiner;
   }
 
   /** Synchronous {@link compress} (blocks the thread while it runs). */
@@ -328,6 +360,15 @@ export class R3Mem {
         `slots must be "code", "all", "document" or "none", got ${String(slots)}`,
       );
     }
+    const refine = parseRefine(options.refine);
+    if (refine && slots !== "all" && slots !== "document") {
+      throw new InputError(
+        `refine improves stored slots: use slots "all" or "document" (got "${slots}")`,
+      );
+    }
+    if (refine && !this.#refinerReady) {
+      throw new InputError(`refine needs the asynchronous compress() (it loads the refiner)`);
+    }
     if (slots === "code" && !this.basis) {
       throw new InputError(
         `slots "code" needs the model's memory basis (a .r3b file; see tools/memory_basis.ts)`,
@@ -341,12 +382,20 @@ export class R3Mem {
     // a one-paragraph document): computed once.
     const keep = SLOT_LEVELS[slots];
     const cache = new Map<string, { q: Int8Array; scales: Float32Array }>();
-    for (const node of nodes) {
+    // With refinement, sentences first: greedy reconstruction reads the smallest nodes.
+    const order = refine ? nodes.slice().reverse() : nodes;
+    const deadline = refine?.ms !== undefined ? performance.now() + refine.ms : undefined;
+    for (const node of order) {
       if (!keep.includes(node.level)) continue;
       const key = `${node.tokenStart}:${node.tokenEnd}`;
       let m = cache.get(key);
       if (!m) {
-        const memory = this.#compressTokens(all.slice(node.tokenStart, node.tokenEnd));
+        const span = all.slice(node.tokenStart, node.tokenEnd);
+        let memory = this.#compressTokens(span);
+        if (refine) {
+          memory =
+            this.#refinerReady!.refine(Int32Array.from(span), memory, refine, deadline).memory;
+        }
         m = quantizeRowsInt8(memory, this.config.memorySlots, this.config.dim);
         cache.set(key, m);
       }

@@ -14,7 +14,7 @@ import {
   greedyDecodeF32,
   optimizeSlots,
   spanLoss,
-} from "../tools/capacity/slots.ts";
+} from "../src/train/slots.ts";
 import { type CapacityReport, main, pickNestedSpans } from "../tools/capacity.ts";
 import { buildRandomModel } from "../src/model/random_model.ts";
 import {

@@ -1,7 +1,7 @@
 /**
  * The memory path carries information: random token strings (nothing a language model could
  * guess) on the `tiny` config, each compressed by the encoder into its slots, the slots then
- * optimized against the frozen decoder (`tools/capacity/slots.ts`, what `deno task capacity`
+ * optimized against the frozen decoder (`src/train/slots.ts`, what `deno task capacity`
  * does on the shipped model). Each string is reconstructed from its own slots far above chance
  * (1/vocab), and not from another string's slots, which is what a decoder that ignored its
  * memory would do for both.
@@ -16,7 +16,7 @@ import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
 import { mulberry32 } from "../src/prng.ts";
 import { TrainEngine } from "../src/train/engine.ts";
 import { initParams } from "../src/train/params.ts";
-import { greedyDecodeF32, optimizeSlots, spanLoss } from "../tools/capacity/slots.ts";
+import { greedyDecodeF32, optimizeSlots, spanLoss } from "../src/train/slots.ts";
 import { CONFIGS } from "../tools/train.ts";
 import { assert } from "./_assert.ts";
 

@@ -11,7 +11,7 @@
  * The f32 trainer master is loaded into a `TrainEngine`; for every span the memory
  * (`memorySlots × dim` values) starts as the encoder's memory of the span and is optimized with
  * Adam against the frozen decoder's teacher-forced reconstruction loss
- * (`tools/capacity/slots.ts`). Reported per span length: teacher-forced accuracy and loss of the
+ * (`src/train/slots.ts`). Reported per span length: teacher-forced accuracy and loss of the
  * encoder's memory and of the optimized slots, teacher-forced accuracy of the slots rounded to
  * int8 (as stored), and greedy accuracy.
  *
@@ -28,7 +28,7 @@ import { Tokenizer } from "../src/model/tokenizer.ts";
 import { readMasterFile } from "../src/train/checkpoint.ts";
 import { TrainEngine } from "../src/train/engine.ts";
 import { type EvalDocument, loadFiles, loadValidation, mulberry32 } from "./eval/data.ts";
-import { measureSpan, type SpanCapacity } from "./capacity/slots.ts";
+import { measureSpan, type SpanCapacity } from "../src/train/slots.ts";
 import { runMain, UsageError } from "./_main.ts";
 
 const HELP = `Usage: deno task capacity [options]

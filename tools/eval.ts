@@ -33,6 +33,8 @@ const HELP = `Usage: deno task eval [options]
   --max-bytes N       UTF-8 bytes of text per metric (bpb doc, bpb msg, ppl; default 131072)
   --doc-bytes N       cut longer documents at a paragraph boundary (default 16384)
   --recon-spans N     spans reconstructed per tokens-per-slot ratio (default 96)
+  --refine-spans N    spans refined per tokens-per-slot ratio (default 4)
+  --refine-steps LIST refinement budgets in Adam steps per memory (default 0,50,100,200,400)
   --pool N            paragraphs in the retrieval pool (default 300)
   --seed N            seed of the retrieval queries' word dropping (default 1)
   --metrics LIST      comma-separated subset of ${METRICS.join(",")} (default all)
@@ -86,6 +88,8 @@ export async function main(args: string[]): Promise<number> {
       "max-bytes": { type: "string" },
       "doc-bytes": { type: "string" },
       "recon-spans": { type: "string" },
+      "refine-spans": { type: "string" },
+      "refine-steps": { type: "string" },
       pool: { type: "string" },
       seed: { type: "string" },
       metrics: { type: "string" },
@@ -117,6 +121,14 @@ export async function main(args: string[]): Promise<number> {
     maxBytes: intFlag(a["max-bytes"], "--max-bytes"),
     docBytes: intFlag(a["doc-bytes"], "--doc-bytes"),
     reconSpans: intFlag(a["recon-spans"], "--recon-spans"),
+    refineSpans: intFlag(a["refine-spans"], "--refine-spans"),
+    refineSteps: a["refine-steps"]?.split(",").map((s) => {
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n < 0) {
+        throw new UsageError(`--refine-steps takes integers ≥ 0, got "${s}"`);
+      }
+      return n;
+    }),
     poolSize: intFlag(a.pool, "--pool"),
     seed: intFlag(a.seed, "--seed"),
     cache: !a["no-cache"],

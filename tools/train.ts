@@ -117,6 +117,10 @@ const HELP = `Usage: deno task train [options]
                      a run of --minutes in parts, each continued with --resume
   --restage2         with --resume at the start of stage 2: use this version's stage-2 recipe
                      (and --rank, --lr2, --batch2, --steps2), re-initialising the adapters
+  --extend2          with --resume from a finished run: continue stage 2 for --steps2 more steps
+                     (or what --minutes allows), the cosine schedule stretched to the new end
+                     and the learning rate re-warmed (a longer stage 2 is what raises the
+                     decoder's capacity, docs/TRAINING.md)
   --seed N           seed of initialisation and sampling (default 1)
   --steps N          steps of each stage (overrides the time budget; for tests)
   --steps1 N --steps2 N   steps of one stage
@@ -224,6 +228,7 @@ async function main(): Promise<number> {
       "checkpoint-every": { type: "string", default: "200" },
       "stop-after": { type: "string" },
       restage2: { type: "boolean", default: false },
+      extend2: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -318,6 +323,22 @@ async function main(): Promise<number> {
           JSON.stringify(recipe.loss)
         }`,
       );
+    }
+    if (a.extend2) {
+      const st = resumed.state.stageState as StageState;
+      if (st.stage !== 2 || st.step < st.totalSteps) {
+        console.error("--extend2 needs the master or checkpoint of a finished stage 2");
+        return 1;
+      }
+      // Stretch the schedule: planned anew from --steps2 or the budget, as if the stage had been
+      // planned longer; fresh moments, so the learning rate ramps up again.
+      const more = Number(a.steps2 ?? 0);
+      st.totalSteps = more > 0 ? st.step + more : 0;
+      st.rewarm = { from: st.step, steps: REWARM_STEPS };
+      recipe.stage2.steps = st.totalSteps;
+      resumed.m.clear();
+      resumed.v.clear();
+      log(`--extend2: stage 2 continues from step ${st.step}${more > 0 ? ` for ${more} steps` : ""}`);
     }
     log(
       `resuming from ${resumedFrom}: stage ${

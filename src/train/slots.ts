@@ -13,8 +13,8 @@
  *
  * @module
  */
-import type { TrainEngine } from "../../src/train/engine.ts";
-import { dequantizeRowsInt8, quantizeRowsInt8 } from "../../src/model/weights_format.ts";
+import type { TrainEngine } from "./engine.ts";
+import { dequantizeRowsInt8, quantizeRowsInt8 } from "../model/weights_format.ts";
 
 /** One decoder window: decode `tokens[start..end)` and score positions `scoreFrom..end-1`. */
 export interface DecodeWindow {
@@ -141,6 +141,13 @@ export interface SlotOptions {
   log?: (step: number, loss: number, accuracy: number, target: number) => void;
   /** Default 100. */
   logEvery?: number;
+  /**
+   * Stop before a step that would start at or after this `performance.now()` time (a time
+   * budget; the steps done are in {@link SlotResult.steps}). Default: no deadline.
+   */
+  deadline?: number;
+  /** Stop once the whole span's loss is below this (nats/token). Default: never. */
+  targetLoss?: number;
 }
 
 /** Result of {@link optimizeSlots}. */
@@ -153,6 +160,8 @@ export interface SlotResult {
   accuracy: number;
   /** Loss and accuracy of the initial memory on the whole span. */
   initial: { loss: number; accuracy: number };
+  /** Adam steps taken (fewer than asked when the deadline came first). */
+  steps: number;
 }
 
 /**
@@ -178,7 +187,9 @@ export function optimizeSlots(
   let best = { memory: mem.slice(), loss: first.loss, accuracy: first.accuracy };
   const initial = { loss: first.loss, accuracy: first.accuracy };
   let pending: SpanLoss | null = first; // the current memory's whole-span result, when known
+  let done = 0;
   for (let step = 1; step <= steps; step++) {
+    if (options.deadline !== undefined && performance.now() >= options.deadline) break;
     const target = step <= growSteps
       ? Math.min(tokens.length, Math.max(4, Math.ceil((tokens.length * step) / growSteps)))
       : tokens.length;
@@ -188,6 +199,11 @@ export function optimizeSlots(
     pending = null;
     if (target === tokens.length && r.loss < best.loss) {
       best = { memory: mem.slice(), loss: r.loss, accuracy: r.accuracy };
+    }
+    if (
+      target === tokens.length && options.targetLoss !== undefined && r.loss < options.targetLoss
+    ) {
+      return { ...best, initial, steps: done };
     }
     if (options.log && (step % (options.logEvery ?? 100) === 0 || step === 1)) {
       options.log(step, r.loss, r.accuracy, target);
@@ -200,10 +216,13 @@ export function optimizeSlots(
       v[i] = b2 * v[i] + (1 - b2) * g * g;
       mem[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
     }
+    done = step;
   }
-  const last = spanLoss(engine, mem, tokens);
-  if (last.loss < best.loss) best = { memory: mem, loss: last.loss, accuracy: last.accuracy };
-  return { ...best, initial };
+  if (done > 0) {
+    const last = spanLoss(engine, mem, tokens);
+    if (last.loss < best.loss) best = { memory: mem, loss: last.loss, accuracy: last.accuracy };
+  }
+  return { ...best, initial, steps: done };
 }
 
 /** What {@link measureSpan} reports for one span. */

@@ -32,6 +32,8 @@ export interface EvalModel {
   model: ReversibleTransformer;
   /** The configuration. */
   config: ModelConfig;
+  /** The weights file's bytes (for tools that build their own engine, e.g. the refiner). */
+  weights: Uint8Array;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function loadEvalModel(
     r3.config,
     uploadWeights(be, r3.config, file.tensors),
   );
-  return { r3, model, config: r3.config };
+  return { r3, model, config: r3.config, weights };
 }
 
 // ── memory ────────────────────────────────────────────────────────────────────

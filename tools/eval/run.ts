@@ -37,6 +37,13 @@ import {
   memoryGain,
 } from "./format_size.ts";
 import { loadWordNet, paraphrase, WORDNET_DIR } from "./paraphrase.ts";
+import { formatRefine, type RefineCurve, refinementCurve } from "./refine.ts";
+import {
+  conversationMetrics,
+  type ConversationReport,
+  conversationsOf,
+  formatConversation,
+} from "./conversation.ts";
 
 /** Budgets and choices of {@link runEval}. */
 export interface EvalOptions {
@@ -51,6 +58,12 @@ export interface EvalOptions {
   reconSpans?: number;
   /** Tokens per memory slot of the reconstruction spans. Default `[4, 8, 16]`. */
   tokensPerSlot?: number[];
+  /** Spans refined per tokens-per-slot ratio (metric `refine`). Default 4. */
+  refineSpans?: number;
+  /** Tokens per memory slot of the refined spans. Default `[2, 4, 8]`. */
+  refineTokensPerSlot?: number[];
+  /** Refinement budgets, Adam steps per memory. Default `[0, 50, 100, 200, 400]`. */
+  refineSteps?: number[];
   /** Paragraphs in the retrieval pool. Default 300. */
   poolSize?: number;
   /** Seed of the query word dropping. Default 1. */
@@ -66,7 +79,15 @@ export interface EvalOptions {
 }
 
 /** The metrics {@link runEval} can run. */
-export const METRICS = ["bpb", "recon", "ppl", "recall", "format"] as const;
+export const METRICS = [
+  "bpb",
+  "recon",
+  "refine",
+  "ppl",
+  "recall",
+  "format",
+  "conversation",
+] as const;
 
 /** One of {@link METRICS}. */
 export type MetricName = typeof METRICS[number];
@@ -95,6 +116,11 @@ export interface EvalReport {
   recon_tf_acc?: Record<string, number>;
   /** Details of the reconstruction runs, per tokens-per-slot ratio. */
   recon?: Record<string, ReconResult>;
+  /**
+   * Memory-only reconstruction after refinement at compress time, per tokens-per-slot ratio:
+   * accuracy and time against the steps allowed (`./refine.ts`).
+   */
+  refine?: Record<string, RefineCurve>;
   /** Perplexity of non-first segments with no history (NaN, JSON null, when none). */
   ppl_none?: number;
   /** … with the R³Mem memory of the earlier segments. */
@@ -129,6 +155,8 @@ export interface EvalReport {
    * default's memory code keeps (`./format_size.ts`).
    */
   format?: { doc: FormatSizes; msg: FormatSizes; memory_gain: MemoryGain; recall: FormatRecall };
+  /** Conversations built with `R3Mem.append` (`./conversation.ts`). */
+  conversation?: ConversationReport;
 }
 
 /**
@@ -150,6 +178,9 @@ export async function runEval(
     maxBytes: options.maxBytes ?? 131072,
     docBytes: options.docBytes ?? 16384,
     reconSpans: options.reconSpans ?? 96,
+    refineSpans: options.refineSpans ?? 4,
+    refineTokensPerSlot: options.refineTokensPerSlot ?? [2, 4, 8],
+    refineSteps: options.refineSteps ?? [0, 50, 100, 200, 400],
     tokensPerSlot: options.tokensPerSlot ?? [4, 8, 16],
     poolSize: options.poolSize ?? 300,
     seed: options.seed ?? 1,
@@ -222,6 +253,11 @@ export async function runEval(
     };
   }
 
+  if (metrics.has("conversation")) {
+    const convs = conversationsOf(docs, { minTurns: docs.length < 8 ? 8 : 16 });
+    report.conversation = await timed("conversation", () => conversationMetrics(m, convs));
+  }
+
   if (metrics.has("recon")) {
     report.recon_token_acc = {};
     report.recon_tf_acc = {};
@@ -237,6 +273,21 @@ export async function runEval(
       report.recon[String(k)] = r;
       report.recon_token_acc[String(k)] = r.accuracy;
       report.recon_tf_acc[String(k)] = r.tf_accuracy;
+    }
+  }
+
+  if (metrics.has("refine")) {
+    report.refine = {};
+    const seqs: Int32Array[] = [];
+    for (let i = 0; i < texts.length; i++) seqs.push(tokensOf(i));
+    for (const k of settings.refineTokensPerSlot) {
+      const length = k * config.memorySlots;
+      const spans = pickSpans(seqs, length, settings.refineSpans);
+      report.refine[String(k)] = await timed(
+        `refine_${k}`,
+        () => refinementCurve(m, m.weights, spans, settings.refineSteps),
+      );
+      log(`eval: refine ${k}/slot: ${spans.length} spans of ${length} tokens`);
     }
   }
 
@@ -350,6 +401,10 @@ export function formatReport(r: EvalReport): string {
       }  (pool ${f.recall.pool})`,
     );
   }
+  if (r.conversation) {
+    lines.push("");
+    lines.push(...formatConversation(r.conversation));
+  }
   if (r.recon) {
     lines.push("");
     lines.push("reconstruction from memory alone (token accuracy)");
@@ -361,6 +416,10 @@ export function formatReport(r: EvalReport): string {
         }  ${String(v.spans).padStart(6)}  ${String(v.tokens).padStart(6)}`,
       );
     }
+  }
+  if (r.refine) {
+    lines.push("");
+    lines.push(...formatRefine(r.refine));
   }
   if (r.ppl_none !== undefined) {
     lines.push("");
