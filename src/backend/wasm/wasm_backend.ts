@@ -3,29 +3,14 @@
  * op to its SIMD kernel. Scratch space is kept and only grown, so repeated calls of the same
  * shapes allocate nothing.
  *
+ * Buffers and the scratch area live in `wasm_heap.ts`; this file forwards each op, after
+ * checking its buffers, to its kernel.
+ *
  * @module
  */
 import type { AttentionShape, Backend, F32, I32, MatmulOptions, Q8Matrix } from "../backend.ts";
 import { type KernelVariant, type LoadedKernels, loadKernels } from "./kernels_module.ts";
-
-class WasmF32 implements F32 {
-  readonly dtype = "f32" as const;
-  constructor(readonly ptr: number, readonly length: number) {}
-}
-class WasmI32 implements I32 {
-  readonly dtype = "i32" as const;
-  constructor(readonly ptr: number, readonly length: number) {}
-}
-class WasmQ8 implements Q8Matrix {
-  readonly dtype = "q8" as const;
-  constructor(
-    readonly packed: number,
-    readonly scales: number,
-    readonly rows: number,
-    readonly cols: number,
-  ) {}
-}
-type AnyBuf = WasmF32 | WasmI32 | WasmQ8;
+import { WasmHeap, WasmQ8 } from "./wasm_heap.ts";
 
 /** Options of {@link createWasmBackend}. */
 export interface WasmBackendOptions {
@@ -60,142 +45,49 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 
 class WasmBackend implements Backend {
   readonly name = "wasm";
-  #live = new Map<number, number>(); // ptr -> bytes
-  #bytes = 0;
-  #scratch = 0;
-  #scratchBytes = 0;
+  #h: WasmHeap;
 
   /** Which build of the kernels runs. */
   readonly variant: KernelVariant;
 
   constructor(private readonly k: LoadedKernels, readonly deterministic: boolean) {
     this.variant = k.variant;
+    this.#h = new WasmHeap(k);
   }
 
-  // ── memory ─────────────────────────────────────────────────────────────────
-  // The buffer object changes when memory grows: always take views afresh.
-  #mem(): ArrayBuffer {
-    return this.k.memory.buffer as ArrayBuffer;
-  }
-  // Zeroed unless the caller overwrites every byte (heap blocks are reused, so not zero).
-  #alloc(bytes: number, zero = true): number {
-    const size = Math.max(16, bytes);
-    const ptr = this.k.alloc(size);
-    if (!ptr) throw new RangeError(`WebAssembly allocation of ${size} bytes failed`);
-    if (zero) new Uint8Array(this.#mem(), ptr, size).fill(0);
-    this.#live.set(ptr, size);
-    this.#bytes += size;
-    return ptr;
-  }
-  #release(ptr: number): void {
-    const size = this.#live.get(ptr);
-    if (size === undefined) throw new Error("Buffer was already freed or is foreign");
-    this.#live.delete(ptr);
-    this.#bytes -= size;
-    this.k.free(ptr);
-  }
-  #scratchFor(bytes: number): number {
-    if (bytes > this.#scratchBytes) {
-      if (this.#scratch) this.#release(this.#scratch);
-      this.#scratchBytes = Math.ceil(bytes * 1.25);
-      this.#scratch = this.#alloc(this.#scratchBytes, false); // kernels write before they read
-    }
-    return this.#scratch;
-  }
-  #f32view(b: WasmF32): Float32Array {
-    return new Float32Array(this.#mem(), b.ptr, b.length);
-  }
-  #check(b: F32 | I32, n: number, what: string): number {
-    const w = b as AnyBuf;
-    if (!(w instanceof WasmF32 || w instanceof WasmI32) || !this.#live.has(w.ptr)) {
-      throw new TypeError(`${what}: not a live buffer of this backend`);
-    }
-    if (n > w.length) throw new RangeError(`${what}: needs ${n} elements, buffer has ${w.length}`);
-    return w.ptr;
-  }
-
+  // ── buffers (wasm_heap.ts) ─────────────────────────────────────────────────
   f32(init: number | ArrayLike<number>): F32 {
-    const n = typeof init === "number" ? init : init.length;
-    const b = new WasmF32(this.#alloc(n * 4), n);
-    if (typeof init !== "number") this.#f32view(b).set(init);
-    return b;
+    return this.#h.f32(init);
   }
   i32(init: number | ArrayLike<number>): I32 {
-    const n = typeof init === "number" ? init : init.length;
-    const b = new WasmI32(this.#alloc(n * 4), n);
-    if (typeof init !== "number") new Int32Array(this.#mem(), b.ptr, n).set(init);
-    return b;
+    return this.#h.i32(init);
   }
   read(buf: F32, offset = 0, length?: number): Float32Array {
-    this.#check(buf, 0, "read");
-    const end = length === undefined ? buf.length : offset + length;
-    if (offset < 0 || end > buf.length || end < offset) {
-      throw new RangeError(`read: range [${offset}, ${end}) outside a buffer of ${buf.length}`);
-    }
-    return this.#f32view(buf as WasmF32).slice(offset, end);
+    return this.#h.read(buf, offset, length);
   }
   readI32(buf: I32): Int32Array {
-    const p = this.#check(buf, 0, "readI32");
-    return new Int32Array(this.#mem(), p, buf.length).slice();
+    return this.#h.readI32(buf);
   }
   write(buf: F32 | I32, data: ArrayLike<number>, offset = 0): void {
-    const p = this.#check(buf, offset + data.length, "write");
-    const View = buf.dtype === "f32" ? Float32Array : Int32Array;
-    new View(this.#mem(), p + offset * 4, data.length).set(data);
+    this.#h.write(buf, data, offset);
   }
   copy(dst: F32, dstOffset: number, src: F32, srcOffset: number, n: number): void {
-    const d = this.#check(dst, dstOffset + n, "copy dst");
-    const s = this.#check(src, srcOffset + n, "copy src");
-    const u8 = new Uint8Array(this.#mem());
-    u8.copyWithin(d + dstOffset * 4, s + srcOffset * 4, s + (srcOffset + n) * 4);
+    this.#h.copy(dst, dstOffset, src, srcOffset, n);
   }
   fill(buf: F32, value: number): void {
-    this.#check(buf, 0, "fill");
-    this.#f32view(buf as WasmF32).fill(value);
+    this.#h.fill(buf, value);
   }
   f32FromQ8(q: Int8Array, scales: Float32Array, rows: number, cols: number): F32 {
-    if (q.length !== rows * cols) {
-      throw new RangeError(`f32FromQ8: expected ${rows * cols} weights, got ${q.length}`);
-    }
-    if (scales.length !== rows) {
-      throw new RangeError(`f32FromQ8: expected ${rows} scales, got ${scales.length}`);
-    }
-    const out = new WasmF32(this.#alloc(rows * cols * 4, false), rows * cols);
-    const qp = this.#alloc(q.length, false);
-    const sp = this.#alloc(rows * 4, false);
-    new Int8Array(this.#mem(), qp, q.length).set(q);
-    new Float32Array(this.#mem(), sp, rows).set(scales);
-    this.k.dequant_rows_i8(out.ptr, qp, sp, rows, cols);
-    this.#release(qp);
-    this.#release(sp);
-    return out;
+    return this.#h.f32FromQ8(q, scales, rows, cols);
   }
   q8(q: Int8Array, scales: Float32Array, rows: number, cols: number): Q8Matrix {
-    if (q.length !== rows * cols) {
-      throw new RangeError(`q8: expected ${rows * cols} weights, got ${q.length}`);
-    }
-    if (scales.length !== rows) {
-      throw new RangeError(`q8: expected ${rows} scales, got ${scales.length}`);
-    }
-    const packed = this.#alloc(this.k.q8_packed_bytes(rows, cols));
-    const paddedRows = Math.ceil(rows / 8) * 8;
-    const sp = this.#alloc(paddedRows * 4);
-    new Float32Array(this.#mem(), sp, rows).set(scales);
-    const tmp = this.#alloc(q.length, false); // overwritten right away
-    new Int8Array(this.#mem(), tmp, q.length).set(q);
-    this.k.q8_pack(packed, tmp, rows, cols);
-    this.#release(tmp);
-    return new WasmQ8(packed, sp, rows, cols);
+    return this.#h.q8(q, scales, rows, cols);
   }
   free(buf: F32 | I32 | Q8Matrix): void {
-    const b = buf as AnyBuf;
-    if (b instanceof WasmQ8) {
-      this.#release(b.packed);
-      this.#release(b.scales);
-    } else this.#release(b.ptr);
+    this.#h.free(buf);
   }
   bytesInUse(): number {
-    return this.#bytes;
+    return this.#h.bytesInUse();
   }
   memoryBytes(): number {
     return this.k.memory.buffer.byteLength;
@@ -204,12 +96,12 @@ class WasmBackend implements Backend {
   // ── matrix products ────────────────────────────────────────────────────────
   matmulQ8(out: F32, x: F32, w: Q8Matrix, m: number): void {
     const wq = w as WasmQ8;
-    if (!(wq instanceof WasmQ8) || !this.#live.has(wq.packed)) {
+    if (!(wq instanceof WasmQ8) || !this.#h.isLive(wq.packed)) {
       throw new TypeError("matmulQ8: not a live matrix of this backend");
     }
-    const o = this.#check(out, m * wq.rows, "matmulQ8 out");
-    const xp = this.#check(x, m * wq.cols, "matmulQ8 x");
-    const scratch = this.#scratchFor(this.k.q8_scratch_bytes(m, wq.cols));
+    const o = this.#h.check(out, m * wq.rows, "matmulQ8 out");
+    const xp = this.#h.check(x, m * wq.cols, "matmulQ8 x");
+    const scratch = this.#h.scratchFor(this.k.q8_scratch_bytes(m, wq.cols));
     this.k.matmul_q8_f32(
       o,
       xp,
@@ -231,9 +123,9 @@ class WasmBackend implements Backend {
     n: number,
     opts: MatmulOptions = {},
   ): void {
-    const o = this.#check(out, m * n, "matmul out");
-    const ap = this.#check(a, m * k, "matmul a");
-    const bp = this.#check(b, k * n, "matmul b");
+    const o = this.#h.check(out, m * n, "matmul out");
+    const ap = this.#h.check(a, m * k, "matmul a");
+    const bp = this.#h.check(b, k * n, "matmul b");
     this.k.matmul_f32(
       o,
       ap,
@@ -245,39 +137,39 @@ class WasmBackend implements Backend {
       opts.transB ? 1 : 0,
       opts.accumulate ? 1 : 0,
       this.deterministic ? 0 : 1,
-      this.#scratchFor(this.k.matmul_f32_scratch_bytes(m, k, n)),
+      this.#h.scratchFor(this.k.matmul_f32_scratch_bytes(m, k, n)),
     );
   }
 
   // ── elementwise and row ops ────────────────────────────────────────────────
   add(out: F32, a: F32, b: F32, n: number): void {
     this.k.add_f32(
-      this.#check(out, n, "add"),
-      this.#check(a, n, "add"),
-      this.#check(b, n, "add"),
+      this.#h.check(out, n, "add"),
+      this.#h.check(a, n, "add"),
+      this.#h.check(b, n, "add"),
       n,
     );
   }
   axpy(out: F32, x: F32, alpha: number, n: number): void {
-    this.k.axpy_f32(this.#check(out, n, "axpy"), this.#check(x, n, "axpy"), alpha, n);
+    this.k.axpy_f32(this.#h.check(out, n, "axpy"), this.#h.check(x, n, "axpy"), alpha, n);
   }
   mul(out: F32, x: F32, y: F32, n: number): void {
     this.k.mul_f32(
-      this.#check(out, n, "mul"),
-      this.#check(x, n, "mul"),
-      this.#check(y, n, "mul"),
+      this.#h.check(out, n, "mul"),
+      this.#h.check(x, n, "mul"),
+      this.#h.check(y, n, "mul"),
       n,
     );
   }
   rmsnorm(out: F32, x: F32, weight: F32, rows: number, d: number, eps: number, invRms?: F32): void {
     this.k.rmsnorm_f32(
-      this.#check(out, rows * d, "rmsnorm out"),
-      this.#check(x, rows * d, "rmsnorm x"),
-      this.#check(weight, d, "rmsnorm weight"),
+      this.#h.check(out, rows * d, "rmsnorm out"),
+      this.#h.check(x, rows * d, "rmsnorm x"),
+      this.#h.check(weight, d, "rmsnorm weight"),
       rows,
       d,
       eps,
-      invRms ? this.#check(invRms, rows, "rmsnorm invRms") : 0,
+      invRms ? this.#h.check(invRms, rows, "rmsnorm invRms") : 0,
     );
   }
   rmsnormBackward(
@@ -292,11 +184,11 @@ class WasmBackend implements Backend {
   ): void {
     const n = rows * d;
     this.k.rmsnorm_backward_f32(
-      this.#check(dx, n, "rmsnormBackward dx"),
-      this.#check(dweight, d, "rmsnormBackward dweight"),
-      this.#check(dy, n, "rmsnormBackward dy"),
-      this.#check(x, n, "rmsnormBackward x"),
-      this.#check(weight, d, "rmsnormBackward weight"),
+      this.#h.check(dx, n, "rmsnormBackward dx"),
+      this.#h.check(dweight, d, "rmsnormBackward dweight"),
+      this.#h.check(dy, n, "rmsnormBackward dy"),
+      this.#h.check(x, n, "rmsnormBackward x"),
+      this.#h.check(weight, d, "rmsnormBackward weight"),
       rows,
       d,
       eps,
@@ -304,31 +196,31 @@ class WasmBackend implements Backend {
   }
   softmax(out: F32, x: F32, rows: number, n: number): void {
     this.k.softmax_f32(
-      this.#check(out, rows * n, "softmax"),
-      this.#check(x, rows * n, "softmax"),
+      this.#h.check(out, rows * n, "softmax"),
+      this.#h.check(x, rows * n, "softmax"),
       rows,
       n,
     );
   }
   silu(out: F32, x: F32, n: number): void {
-    this.k.silu_f32(this.#check(out, n, "silu"), this.#check(x, n, "silu"), n);
+    this.k.silu_f32(this.#h.check(out, n, "silu"), this.#h.check(x, n, "silu"), n);
   }
   siluBackward(dx: F32, dy: F32, x: F32, n: number): void {
     this.k.silu_backward_f32(
-      this.#check(dx, n, "siluBackward"),
-      this.#check(dy, n, "siluBackward"),
-      this.#check(x, n, "siluBackward"),
+      this.#h.check(dx, n, "siluBackward"),
+      this.#h.check(dy, n, "siluBackward"),
+      this.#h.check(x, n, "siluBackward"),
       n,
     );
   }
   gelu(out: F32, x: F32, n: number): void {
-    this.k.gelu_f32(this.#check(out, n, "gelu"), this.#check(x, n, "gelu"), n);
+    this.k.gelu_f32(this.#h.check(out, n, "gelu"), this.#h.check(x, n, "gelu"), n);
   }
   geluBackward(dx: F32, dy: F32, x: F32, n: number): void {
     this.k.gelu_backward_f32(
-      this.#check(dx, n, "geluBackward"),
-      this.#check(dy, n, "geluBackward"),
-      this.#check(x, n, "geluBackward"),
+      this.#h.check(dx, n, "geluBackward"),
+      this.#h.check(dy, n, "geluBackward"),
+      this.#h.check(x, n, "geluBackward"),
       n,
     );
   }
@@ -343,7 +235,7 @@ class WasmBackend implements Backend {
   ): void {
     if (headDim % 2) throw new RangeError(`rope: headDim must be even, got ${headDim}`);
     this.k.rope_f32(
-      this.#check(x, t * heads * headDim, "rope"),
+      this.#h.check(x, t * heads * headDim, "rope"),
       t,
       heads,
       headDim,
@@ -354,18 +246,18 @@ class WasmBackend implements Backend {
   }
   embedding(out: F32, table: F32, ids: I32, count: number, d: number): void {
     this.k.embedding_f32(
-      this.#check(out, count * d, "embedding out"),
-      this.#check(table, 0, "embedding table"),
-      this.#check(ids, count, "embedding ids"),
+      this.#h.check(out, count * d, "embedding out"),
+      this.#h.check(table, 0, "embedding table"),
+      this.#h.check(ids, count, "embedding ids"),
       count,
       d,
     );
   }
   embeddingBackward(dtable: F32, dout: F32, ids: I32, count: number, d: number): void {
     this.k.embedding_backward_f32(
-      this.#check(dtable, 0, "embeddingBackward dtable"),
-      this.#check(dout, count * d, "embeddingBackward dout"),
-      this.#check(ids, count, "embeddingBackward ids"),
+      this.#h.check(dtable, 0, "embeddingBackward dtable"),
+      this.#h.check(dout, count * d, "embeddingBackward dout"),
+      this.#h.check(ids, count, "embeddingBackward ids"),
       count,
       d,
     );
@@ -382,20 +274,20 @@ class WasmBackend implements Backend {
     probs?: F32,
   ): void {
     const w = s.heads * s.headDim;
-    const scratch = this.#scratchFor(
+    const scratch = this.#h.scratchFor(
       this.k.attention_scratch_bytes(s.tq, s.tk, s.heads, s.headDim),
     );
     this.k.attention_f32(
-      this.#check(out, s.tq * w, "attention out"),
-      this.#check(q, s.tq * w, "attention q"),
-      this.#check(k, s.tk * w, "attention k"),
-      this.#check(v, s.tk * w, "attention v"),
-      this.#check(keyLimit, s.tq, "attention keyLimit"),
+      this.#h.check(out, s.tq * w, "attention out"),
+      this.#h.check(q, s.tq * w, "attention q"),
+      this.#h.check(k, s.tk * w, "attention k"),
+      this.#h.check(v, s.tk * w, "attention v"),
+      this.#h.check(keyLimit, s.tq, "attention keyLimit"),
       s.tq,
       s.tk,
       s.heads,
       s.headDim,
-      probs ? this.#check(probs, s.heads * s.tq * s.tk, "attention probs") : 0,
+      probs ? this.#h.check(probs, s.heads * s.tq * s.tk, "attention probs") : 0,
       scratch,
     );
   }
@@ -411,18 +303,18 @@ class WasmBackend implements Backend {
     s: AttentionShape,
   ): void {
     const w = s.heads * s.headDim;
-    const scratch = this.#scratchFor(
+    const scratch = this.#h.scratchFor(
       this.k.attention_backward_scratch_bytes(s.tq, s.tk, s.heads, s.headDim),
     );
     this.k.attention_backward_f32(
-      this.#check(dq, s.tq * w, "attentionBackward dq"),
-      this.#check(dk, s.tk * w, "attentionBackward dk"),
-      this.#check(dv, s.tk * w, "attentionBackward dv"),
-      this.#check(dout, s.tq * w, "attentionBackward dout"),
-      this.#check(q, s.tq * w, "attentionBackward q"),
-      this.#check(k, s.tk * w, "attentionBackward k"),
-      this.#check(v, s.tk * w, "attentionBackward v"),
-      this.#check(probs, s.heads * s.tq * s.tk, "attentionBackward probs"),
+      this.#h.check(dq, s.tq * w, "attentionBackward dq"),
+      this.#h.check(dk, s.tk * w, "attentionBackward dk"),
+      this.#h.check(dv, s.tk * w, "attentionBackward dv"),
+      this.#h.check(dout, s.tq * w, "attentionBackward dout"),
+      this.#h.check(q, s.tq * w, "attentionBackward q"),
+      this.#h.check(k, s.tk * w, "attentionBackward k"),
+      this.#h.check(v, s.tk * w, "attentionBackward v"),
+      this.#h.check(probs, s.heads * s.tq * s.tk, "attentionBackward probs"),
       s.tq,
       s.tk,
       s.heads,
@@ -434,29 +326,29 @@ class WasmBackend implements Backend {
   // ── loss ───────────────────────────────────────────────────────────────────
   crossEntropy(logits: F32, targets: I32, rows: number, vocab: number, dlogits?: F32): number {
     return this.k.cross_entropy_f32(
-      this.#check(logits, rows * vocab, "crossEntropy logits"),
-      this.#check(targets, rows, "crossEntropy targets"),
+      this.#h.check(logits, rows * vocab, "crossEntropy logits"),
+      this.#h.check(targets, rows, "crossEntropy targets"),
       rows,
       vocab,
-      dlogits ? this.#check(dlogits, rows * vocab, "crossEntropy dlogits") : 0,
+      dlogits ? this.#h.check(dlogits, rows * vocab, "crossEntropy dlogits") : 0,
     );
   }
 
   // ── reversible coupling ────────────────────────────────────────────────────
   couple(out: F32, x: F32, f: F32, n: number, inverse: boolean): void {
     this.k.couple_f32(
-      this.#check(out, n, "couple"),
-      this.#check(x, n, "couple"),
-      this.#check(f, n, "couple"),
+      this.#h.check(out, n, "couple"),
+      this.#h.check(x, n, "couple"),
+      this.#h.check(f, n, "couple"),
       n,
       inverse ? 1 : 0,
     );
   }
   coupleFixed(out: I32, x: I32, f: F32, n: number, fracBits: number, inverse: boolean): void {
     this.k.couple_fixed(
-      this.#check(out, n, "coupleFixed"),
-      this.#check(x, n, "coupleFixed"),
-      this.#check(f, n, "coupleFixed"),
+      this.#h.check(out, n, "coupleFixed"),
+      this.#h.check(x, n, "coupleFixed"),
+      this.#h.check(f, n, "coupleFixed"),
       n,
       fracBits,
       inverse ? 1 : 0,
@@ -464,14 +356,14 @@ class WasmBackend implements Backend {
   }
   fromFixed(out: F32, x: I32, n: number, fracBits: number): void {
     this.k.from_fixed(
-      this.#check(out, n, "fromFixed"),
-      this.#check(x, n, "fromFixed"),
+      this.#h.check(out, n, "fromFixed"),
+      this.#h.check(x, n, "fromFixed"),
       n,
       fracBits,
     );
   }
   toFixed(out: I32, x: F32, n: number, fracBits: number): void {
-    this.k.to_fixed(this.#check(out, n, "toFixed"), this.#check(x, n, "toFixed"), n, fracBits);
+    this.k.to_fixed(this.#h.check(out, n, "toFixed"), this.#h.check(x, n, "toFixed"), n, fracBits);
   }
 
   // ── optimiser ──────────────────────────────────────────────────────────────
@@ -489,10 +381,10 @@ class WasmBackend implements Backend {
     step: number,
   ): void {
     this.k.adamw_f32(
-      this.#check(param, n, "adamw param"),
-      this.#check(grad, n, "adamw grad"),
-      this.#check(m, n, "adamw m"),
-      this.#check(v, n, "adamw v"),
+      this.#h.check(param, n, "adamw param"),
+      this.#h.check(grad, n, "adamw grad"),
+      this.#h.check(m, n, "adamw m"),
+      this.#h.check(v, n, "adamw v"),
       n,
       lr,
       beta1,
