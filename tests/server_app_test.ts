@@ -129,6 +129,8 @@ Deno.test("memories: create, get, text (JSON and SSE), delete", async () => {
     assertEquals(info, {
       id,
       createdAt,
+      updatedAt: createdAt,
+      version: 1,
       metadata: { topic: "plans" },
       stats,
       model: engine.fingerprint,
@@ -261,9 +263,13 @@ Deno.test("GET /openapi.json, /docs and / come from the same routes", async () =
     assertEquals(paths, [
       "/healthz",
       "/v1/compress",
+      "/v1/export",
+      "/v1/import",
       "/v1/memories",
       "/v1/memories/{id}",
+      "/v1/memories/{id}/history",
       "/v1/memories/{id}/text",
+      "/v1/memories/{id}/versions/{version}/text",
       "/v1/reconstruct",
       "/v1/search",
     ]);

@@ -13,6 +13,12 @@ import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import { fromBase64, toBase64 } from "./encoding.ts";
 import { ApiError, describeIssues, onError } from "./errors.ts";
+import { expiryOf, parseFilter } from "./filter_schema.ts";
+import { scopedFilter } from "./filters.ts";
+import { checkMetadata, memoryInfo } from "./memory_info.ts";
+import { deadline, defaultDeadlineMs, type RateLimit, rateLimit } from "./limits.ts";
+import { mountServiceRoutes } from "./routes_service.ts";
+import { mountTransferRoutes } from "./routes_transfer.ts";
 import { finishOpenApiDocument, OPENAPI_INFO, type OpenApiDoc, renderDocsPage } from "./openapi.ts";
 import { playgroundHtml } from "./playground.ts";
 import {
@@ -22,7 +28,6 @@ import {
   getMemoryRoute,
   healthRoute,
   listMemoriesRoute,
-  MAX_METADATA_BYTES,
   memoryTextRoute,
   reconstructRoute,
   searchRoute,
@@ -44,6 +49,13 @@ export interface AppOptions {
   tokens?: ReadonlyMap<string, string>;
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Each request's deadline in ms: past it, its model work is cancelled and it gets 504
+   * (default {@link defaultDeadlineMs} of the body limit: the worst case for the largest body).
+   */
+  deadlineMs?: number;
+  /** Requests per namespace (default: no limit). */
+  rateLimit?: RateLimit;
 }
 
 /** The app's type. */
@@ -97,6 +109,8 @@ export function createApp(options: AppOptions): R3MemApp {
   });
 
   app.use("/v1/*", tenantAuth(tokens));
+  if (options.rateLimit) app.use("/v1/*", rateLimit(options.rateLimit));
+  app.use("/v1/*", deadline(options.deadlineMs ?? defaultDeadlineMs(maxBodyBytes)));
   app.use(
     "/v1/*",
     bodyLimit({
@@ -146,13 +160,7 @@ export function createApp(options: AppOptions): R3MemApp {
     if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
     return rec;
   };
-  const info = (rec: MemoryRecord) => ({
-    id: rec.id,
-    createdAt: rec.createdAt,
-    metadata: rec.metadata,
-    stats: rec.stats,
-    model: rec.model,
-  });
+  const info = memoryInfo;
 
   app.openapi(healthRoute, (c) => {
     const pool = engine as Partial<{ size: number; queued: number }>;
@@ -167,7 +175,8 @@ export function createApp(options: AppOptions): R3MemApp {
 
   app.openapi(compressRoute, async (c) => {
     const { text, lossless, slots } = c.req.valid("json");
-    const { bytes, stats } = await engine.compress(text, { lossless, slots });
+    const signal = c.get("signal");
+    const { bytes, stats } = await engine.compress(text, { lossless, slots, signal });
     return c.json({ memory: toBase64(bytes), stats }, 200);
   });
 
@@ -190,32 +199,32 @@ export function createApp(options: AppOptions): R3MemApp {
     }
     if (bytes.length === 0) throw new ApiError(400, "bad_input", "The memory is empty");
     const { node } = c.req.valid("query");
-    return await textResponse(c, engine.reconstruct(bytes, { node }));
+    return await textResponse(c, engine.reconstruct(bytes, { node, signal: c.get("signal") }));
   });
 
   app.openapi(createMemoryRoute, async (c) => {
-    const { text, metadata, lossless, slots } = c.req.valid("json");
-    const metaBytes = new TextEncoder().encode(JSON.stringify(metadata ?? {})).length;
-    if (metaBytes > MAX_METADATA_BYTES) {
-      throw new ApiError(
-        413,
-        "too_large",
-        `Metadata is ${metaBytes} bytes of JSON; the limit is ${MAX_METADATA_BYTES}`,
-      );
-    }
-    const compressed = await engine.compress(text, { lossless, slots });
+    const body = c.req.valid("json");
+    const { text, metadata, lossless, slots, user_id, agent_id, run_id } = body;
+    checkMetadata(metadata);
+    const expiresAt = expiryOf(body, Date.now()) ?? undefined;
+    const compressed = await engine.compress(text, { lossless, slots, signal: c.get("signal") });
     const rec = await store.put(c.get("namespace"), {
       ...compressed,
       model: engine.fingerprint,
       metadata,
+      user_id,
+      agent_id,
+      run_id,
+      expiresAt,
     });
     c.header("Location", `/v1/memories/${rec.id}`);
     return c.json({ id: rec.id, createdAt: rec.createdAt, stats: rec.stats }, 201);
   });
 
   app.openapi(listMemoriesRoute, async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const page = await store.list(c.get("namespace"), { limit, cursor });
+    const { limit, cursor, filter, ...scope } = c.req.valid("query");
+    const where = scopedFilter(scope, parseFilter(filter, "filter", true));
+    const page = await store.list(c.get("namespace"), { limit, cursor, filter: where });
     return c.json({ memories: page.memories.map(info), cursor: page.cursor }, 200);
   });
 
@@ -229,7 +238,8 @@ export function createApp(options: AppOptions): R3MemApp {
     await mustGet(ns, id);
     const bytes = await store.getBytes(ns, id);
     if (!bytes) throw new ApiError(404, "not_found", `No memory with id ${id}`);
-    return await textResponse(c, engine.reconstruct(bytes, { node: c.req.valid("query").node }));
+    const { node } = c.req.valid("query");
+    return await textResponse(c, engine.reconstruct(bytes, { node, signal: c.get("signal") }));
   });
 
   app.openapi(deleteMemoryRoute, async (c) => {
@@ -244,15 +254,17 @@ export function createApp(options: AppOptions): R3MemApp {
 
   app.openapi(searchRoute, async (c) => {
     const ns = c.get("namespace");
-    const { query, k, levels, mode = "hybrid" } = c.req.valid("json");
+    const { query, k, levels, mode = "hybrid", filter, ...scope } = c.req.valid("json");
+    const where = scopedFilter(scope, parseFilter(filter, "filter"));
+    const signal = c.get("signal");
     const want = k ?? 5;
     const only = levels as NodeLevel[] | undefined;
     // Keys: the best nodes by memory keys (as many as the fusion takes); lexical: the term
     // counts stored with every lossless memory, ranked by BM25 over the namespace.
-    const key = mode === "lexical" ? null : await engine.queryKey(query);
+    const key = mode === "lexical" ? null : await engine.queryKey(query, { signal });
     const top = key && new TopK<MemoryRecord>(key, mode === "keys" ? want : FUSION_DEPTH, only);
     const docs: LexicalDoc<MemoryRecord>[] = [];
-    for await (const rec of store.records(ns)) {
+    for await (const rec of store.records(ns, where)) {
       if (rec.model !== engine.fingerprint) continue;
       const keys = await cachedKeys(ns, rec);
       if (!keys) continue;
@@ -276,7 +288,9 @@ export function createApp(options: AppOptions): R3MemApp {
         const bytes = await blobs.get(h.owner.id);
         if (!bytes) return null; // deleted meanwhile
         let text = "";
-        for await (const piece of engine.reconstruct(bytes, { node: h.node })) text += piece;
+        for await (const piece of engine.reconstruct(bytes, { node: h.node, signal })) {
+          text += piece;
+        }
         return {
           id: h.owner.id,
           node: h.node,
@@ -292,6 +306,9 @@ export function createApp(options: AppOptions): R3MemApp {
     );
     return c.json({ hits: hits.filter((h) => h !== null) }, 200);
   });
+
+  mountServiceRoutes(app, { engine, store, forget });
+  mountTransferRoutes(app, { engine, store });
 
   const openApi = (url: string) =>
     finishOpenApiDocument(

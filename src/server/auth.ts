@@ -24,6 +24,8 @@ export interface ServerEnv {
   Variables: {
     /** The tenant the request belongs to. */
     namespace: string;
+    /** Aborted when the request's deadline passes or its client goes away. */
+    signal: AbortSignal | undefined;
   };
 }
 

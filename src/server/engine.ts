@@ -32,12 +32,22 @@ export interface EngineCompressOptions {
    * lossless archive that search cannot find.
    */
   slots?: "code" | "all" | "document" | "none";
+  /** Aborting it cancels the job (in the worker, if it runs); it then fails with its reason. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Engine.reconstruct}. */
 export interface EngineReconstructOptions {
   /** Node to reconstruct (default 0, the whole text). */
   node?: number;
+  /** Aborting it cancels the job. */
+  signal?: AbortSignal;
+}
+
+/** Options of the engine's other jobs. */
+export interface EngineJobOptions {
+  /** Aborting it cancels the job. */
+  signal?: AbortSignal;
 }
 
 /** Model operations the server needs. Errors are the library's typed errors or `PoolError`s. */
@@ -55,7 +65,12 @@ export interface Engine {
    */
   reconstruct(bytes: Uint8Array, options?: EngineReconstructOptions): AsyncIterable<string>;
   /** The unit search key of a query. */
-  queryKey(query: string): Promise<Float32Array>;
+  queryKey(query: string, options?: EngineJobOptions): Promise<Float32Array>;
+  /**
+   * The stats, search keys and term counts of `.r3m` bytes written by this model (what
+   * {@link Engine.compress} returns with them): for memories imported as bytes.
+   */
+  index(bytes: Uint8Array, options?: EngineJobOptions): Promise<Compressed>;
   /** Releases the engine's resources. */
   close(): Promise<void>;
 }
@@ -82,6 +97,33 @@ export function compressToBytes(
     lossless: options.lossless ?? true,
     ...(options.slots ? { slots: options.slots } : {}),
   });
+  return indexed(r3, memory, memory.toBytes());
+}
+
+/**
+ * The stats, search keys and term counts of `.r3m` bytes (checked: damaged or foreign bytes
+ * throw the library's typed errors): what an imported memory is stored with.
+ *
+ * @param r3 The model that wrote them.
+ * @param bytes `.r3m` bytes.
+ * @returns The bytes (the same array) with their index.
+ *
+ * @example
+ * ```ts
+ * import { compressToBytes, indexBytes } from "./engine.ts";
+ * import { R3Mem } from "../r3mem.ts";
+ * import { buildRandomModel } from "../model/random_model.ts";
+ * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
+ * const c = compressToBytes(r3, "Peanuts again.", {});
+ * const again = indexBytes(r3, c.bytes);
+ * console.log(again.lexical?.terms.length === c.lexical?.terms.length); // true
+ * ```
+ */
+export function indexBytes(r3: R3Mem, bytes: Uint8Array): Compressed {
+  return indexed(r3, Memory.fromBytes(bytes, { expectModel: r3.fingerprint }), bytes);
+}
+
+function indexed(r3: R3Mem, memory: Memory, bytes: Uint8Array): Compressed {
   // The keys of every node of the memory's tree: a code memory's from its text, computed now
   // (the text is at hand) rather than stored in the memory.
   const tree = r3.tree(memory);
@@ -93,7 +135,7 @@ export function compressToBytes(
   // The words of the exact text, for the lexical index (null: lossy, or a slots "none" archive).
   const lexical = r3.lexicalTerms(memory);
   return {
-    bytes: memory.toBytes(),
+    bytes,
     stats,
     keys: searchKeysFrom(tree, r3.nodeKeys(memory), r3.config.dim),
     ...(lexical ? { lexical } : {}),
@@ -163,29 +205,44 @@ export class LocalEngine implements Engine {
 
   /** Compresses text (on this thread). */
   compress(text: string, options: EngineCompressOptions = {}): Promise<Compressed> {
-    try {
-      return Promise.resolve(compressToBytes(this.#r3, text, options));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return run(options.signal, () => compressToBytes(this.#r3, text, options));
   }
 
-  /** Reconstructs `.r3m` bytes (on this thread). */
-  reconstruct(bytes: Uint8Array, options: EngineReconstructOptions = {}): AsyncIterable<string> {
-    return reconstructBytes(this.#r3, bytes, options);
+  /**
+   * Reconstructs `.r3m` bytes (on this thread); an aborted signal ends it between pieces.
+   */
+  async *reconstruct(
+    bytes: Uint8Array,
+    options: EngineReconstructOptions = {},
+  ): AsyncGenerator<string, void, undefined> {
+    for await (const piece of reconstructBytes(this.#r3, bytes, options)) {
+      options.signal?.throwIfAborted();
+      yield piece;
+    }
   }
 
   /** The unit search key of a query. */
-  queryKey(query: string): Promise<Float32Array> {
-    try {
-      return Promise.resolve(this.#r3.queryKey(query));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  queryKey(query: string, options: EngineJobOptions = {}): Promise<Float32Array> {
+    return run(options.signal, () => this.#r3.queryKey(query));
+  }
+
+  /** The stats, keys and term counts of `.r3m` bytes (on this thread). */
+  index(bytes: Uint8Array, options: EngineJobOptions = {}): Promise<Compressed> {
+    return run(options.signal, () => indexBytes(this.#r3, bytes));
   }
 
   /** Nothing to release. */
   close(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+// Runs a job on this thread unless the signal is already aborted (it cannot stop one midway).
+function run<T>(signal: AbortSignal | undefined, job: () => T): Promise<T> {
+  try {
+    signal?.throwIfAborted();
+    return Promise.resolve(job());
+  } catch (e) {
+    return Promise.reject(e);
   }
 }

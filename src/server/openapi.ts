@@ -41,6 +41,12 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   "delete /v1/memories/{id}": "deleteMemory",
   "get /v1/memories/{id}/text": "getMemoryText",
   "post /v1/search": "search",
+  "put /v1/memories/{id}": "updateMemory",
+  "get /v1/memories/{id}/history": "getMemoryHistory",
+  "get /v1/memories/{id}/versions/{version}/text": "getMemoryVersionText",
+  "delete /v1/memories": "deleteMemories",
+  "get /v1/export": "exportMemories",
+  "post /v1/import": "importMemories",
 };
 
 const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
@@ -179,7 +185,7 @@ body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding
 section{border:1px solid #ddd;border-radius:6px;padding:.2rem 1rem;margin:1rem 0}
 pre{background:#f6f6f6;padding:.5rem;overflow:auto;font-size:13px}
 .m{display:inline-block;min-width:4.5em;text-align:center;border-radius:4px;color:#fff;font-size:13px}
-.get{background:#2b7bb9}.post{background:#2e9d4e}.delete{background:#c0392b}
+.get{background:#2b7bb9}.post{background:#2e9d4e}.delete{background:#c0392b}.put{background:#b97a2b}
 .lock{font-size:12px;color:#8a6d00;border:1px solid #e0c870;border-radius:4px;padding:0 .3em}
 </style></head><body><h1>${esc(doc.info.title)} <small>${esc(doc.info.version)}</small></h1>
 <p>${esc(doc.info.description ?? "")}</p>

@@ -5,6 +5,7 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { ExpiryFields, ScopeFields } from "./filter_schema.ts";
 
 /**
  * Largest metadata object accepted, as JSON bytes.
@@ -28,7 +29,8 @@ export const MAX_METADATA_BYTES = 16 * 1024;
  */
 export const MAX_K = 50;
 
-const bearer = [{ bearer: [] }];
+/** Operations that need a token name the `bearer` scheme. */
+export const bearer: { bearer: string[] }[] = [{ bearer: [] }];
 
 /**
  * `{ error: { code, message } }`: every error response.
@@ -50,13 +52,28 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "Malformed JSON, wrong types, missing or empty fields",
   401: "No token or an unknown one",
   404: "No such memory in this namespace",
+  409: "A conflicting write (the id exists, or the memory changed meanwhile)",
   413: "Body (or metadata) over the limit",
   415: "Unsupported content type",
   422: "A damaged .r3m, or one written by another model",
+  429: "Over the namespace's rate limit (see Retry-After)",
   503: "Too many jobs waiting",
+  504: "The request's deadline passed; its work was cancelled",
 };
 
-const errors = (...statuses: number[]) =>
+/**
+ * The error responses of an operation, by status.
+ *
+ * @example
+ * ```ts
+ * import { errors } from "./schemas.ts";
+ * console.log(Object.keys(errors(400, 404))); // [ "400", "404" ]
+ * ```
+ */
+export const errors = (...statuses: number[]): Record<string, {
+  description: string;
+  content: { "application/json": { schema: typeof ErrorSchema } };
+}> =>
   Object.fromEntries(statuses.map((s) => [s, {
     description: ERROR_DESCRIPTIONS[s] ?? "Error",
     content: { "application/json": { schema: ErrorSchema } },
@@ -88,8 +105,10 @@ export const StatsSchema = z.object({
 const typed = (name: string, type: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? `${name} is required` : `${name} must be ${type}`;
 
-const Text = z.string({ error: typed("text", "a string") }).min(1, "text must not be empty");
-const Slots = z.enum(["code", "all", "document", "none"], {
+/** A text to compress: a non-empty string. */
+export const Text = z.string({ error: typed("text", "a string") }).min(1, "text must not be empty");
+/** How a memory is stored (`slots`). */
+export const Slots = z.enum(["code", "all", "document", "none"], {
   error: 'slots must be "code", "all", "document" or "none"',
 }).optional().openapi({
   description: 'How the memory is stored. "code" (the default when lossless and the model ' +
@@ -98,7 +117,8 @@ const Slots = z.enum(["code", "all", "document", "none"], {
     'document only; "none": a compact lossless archive, which search cannot find',
 });
 
-const Metadata = z.record(z.string(), z.unknown(), {
+/** Caller's metadata: a JSON object. */
+export const Metadata = z.record(z.string(), z.unknown(), {
   error: "Metadata must be a JSON object",
 }).openapi({ description: `Any JSON object, at most ${MAX_METADATA_BYTES} bytes` });
 
@@ -108,22 +128,47 @@ const Metadata = z.record(z.string(), z.unknown(), {
  * @example
  * ```ts
  * import { MemoryInfoSchema } from "./schemas.ts";
- * console.log(Object.keys(MemoryInfoSchema.shape)); // [ "id", "createdAt", "metadata", "stats", "model" ]
+ * console.log(Object.keys(MemoryInfoSchema.shape).length); // 11
  * ```
  */
 export const MemoryInfoSchema = z.object({
   id: z.string().openapi({ example: "0b9c4f8e-3f55-4a53-9d52-1e1f7c0d6b1a" }),
   createdAt: z.string().openapi({ example: "2026-11-02T10:00:00.000Z" }),
+  updatedAt: z.string().openapi({ description: "When this version was written" }),
+  version: z.number().int().openapi({ description: "1 when created, one more per update" }),
+  expiresAt: z.string().optional().openapi({ description: "When it expires; absent: never" }),
+  user_id: z.string().optional(),
+  agent_id: z.string().optional(),
+  run_id: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()),
   stats: StatsSchema,
   model: z.string().openapi({ description: "Fingerprint of the model that wrote it" }),
 }).openapi("MemoryInfo");
 
-const IdParams = z.object({
+const FILTER_DOC = 'A filter (docs/SERVER.md, "Filters"): an object whose conditions all ' +
+  "hold: `and`/`or` (lists of filters), `not`, `user_id`/`agent_id`/`run_id` (a string, a list, " +
+  "or {eq, ne, in, nin, exists}), `createdAt`/`updatedAt` ({gt, gte, lt, lte} ISO 8601 dates), " +
+  "`metadata` (key → a value, a list, or {eq, ne, in, nin, gt, gte, lt, lte, exists}). " +
+  'Example: {"metadata": {"topic": ["food", "health"]}, "createdAt": {"gte": "2026-12-01"}}';
+
+/** The `filter` query parameter: a filter as JSON text. */
+export const FilterQuery = z.string().optional().openapi({
+  param: { name: "filter", in: "query" },
+  description: `${FILTER_DOC}, as JSON text`,
+});
+
+/** The `filter` field of a body. */
+export const FilterBody = z.record(z.string(), z.unknown(), {
+  error: "filter must be an object",
+}).optional().openapi({ description: FILTER_DOC });
+
+/** The `{id}` path parameter. */
+export const IdParams = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" } }),
 });
 
-const TextStream = {
+/** The event-stream form of a text answer. */
+export const TextStream = {
   "text/event-stream": {
     schema: z.string().openapi({
       description: 'With `Accept: text/event-stream`: `text` events (data `{"text": piece}`) ' +
@@ -281,6 +326,8 @@ export const createMemoryRoute = createRoute({
             metadata: Metadata.optional(),
             lossless: z.boolean({ error: "lossless must be a boolean" }).optional(),
             slots: Slots,
+            ...ScopeFields,
+            ...ExpiryFields,
           }),
         },
       },
@@ -323,6 +370,8 @@ export const listMemoriesRoute = createRoute({
         param: { name: "cursor", in: "query" },
         description: "The `cursor` of the previous page",
       }),
+      ...ScopeFields,
+      filter: FilterQuery,
     }),
   },
   responses: {
@@ -444,6 +493,8 @@ export const searchRoute = createRoute({
             levels: z.array(z.enum(["document", "paragraph", "sentence"])).optional().openapi({
               description: "Only nodes of these levels (default all)",
             }),
+            ...ScopeFields,
+            filter: FilterBody,
             mode: z.enum(["hybrid", "keys", "lexical"], {
               error: 'mode must be "hybrid", "keys" or "lexical"',
             }).optional().openapi({

@@ -30,7 +30,7 @@ import { ApiError } from "./errors.ts";
 import { type Filter, matchesFilter } from "./filters.ts";
 import { decodeSearchKeys, encodeSearchKeys, type SearchKeys } from "./search_index.ts";
 import { dataKeyOf, PENDING, type Pending, ROOT, settlePending } from "./store_pending.ts";
-import { chunk, CHUNKS_PER_COMMIT, commit, deletePrefixes, readChunks } from "./store_chunks.ts";
+import { chunk, CHUNKS_PER_COMMIT, commit, readChunks } from "./store_chunks.ts";
 import type {
   ListOptions,
   MemoryChange,
@@ -331,7 +331,7 @@ export class MemoryStore implements Store {
    * @param now The time, ms since the epoch (default now).
    * @returns How many were removed.
    */
-  async purgeExpired(now = Date.now()): Promise<number> {
+  async purgeExpired(now: number = Date.now()): Promise<number> {
     let n = 0;
     const selector = { prefix: [ROOT, EXPIRY], end: [ROOT, EXPIRY, now + 1] };
     for await (const e of this.kv.list(selector)) {

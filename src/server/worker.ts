@@ -7,7 +7,7 @@
 /// <reference lib="deno.worker" />
 import { R3MemError } from "../errors.ts";
 import { R3Mem } from "../r3mem.ts";
-import { compressToBytes, reconstructBytes } from "./engine.ts";
+import { compressToBytes, indexBytes, reconstructBytes } from "./engine.ts";
 import type { FromWorker, JobRequest, ToWorker, WireError } from "./worker_pool.ts";
 
 let model: R3Mem | undefined;
@@ -31,6 +31,10 @@ async function run(id: number, job: JobRequest, r3: R3Mem): Promise<void> {
         c.bytes.buffer as ArrayBuffer,
         c.keys.keys.buffer as ArrayBuffer,
       ]);
+    }
+    case "index": {
+      const c = indexBytes(r3, job.bytes);
+      return post({ type: "result", id, value: c }, [c.keys.keys.buffer as ArrayBuffer]);
     }
     case "query_key": {
       const key = r3.queryKey(job.query);

@@ -11,9 +11,11 @@ import type {
   Compressed,
   Engine,
   EngineCompressOptions,
+  EngineJobOptions,
   EngineReconstructOptions,
 } from "./engine.ts";
 import { PoolError } from "./errors.ts";
+import { JobQueue, LARGE_JOB_BYTES, LARGE_JOB_CHARS } from "./job_queue.ts";
 import type { BackendChoice } from "../backend/webgpu/choose.ts";
 
 /** A job as the pool posts it to a worker. */
@@ -25,6 +27,7 @@ export type JobRequest =
     slots?: "code" | "all" | "document" | "none";
   }
   | { op: "reconstruct"; bytes: Uint8Array; node: number }
+  | { op: "index"; bytes: Uint8Array }
   | { op: "query_key"; query: string };
 
 /** Messages the pool sends to a worker. */
@@ -59,11 +62,17 @@ export interface WorkerPoolOptions {
   backend?: BackendChoice;
   /** Jobs that may wait for a worker before new ones are refused (default 256). */
   maxQueue?: number;
+  /**
+   * Workers that may run large jobs at once (`./job_queue.ts`; default all but one, at least
+   * one): the others stay free for small requests.
+   */
+  maxLarge?: number;
 }
 
 interface Job {
   id: number;
   request: JobRequest;
+  large: boolean;
   onPiece?: (text: string) => void;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -101,8 +110,9 @@ export class WorkerPool implements Engine {
   readonly backend: string;
   readonly #options: WorkerPoolOptions;
   readonly #slots: Slot[];
-  readonly #queue: Job[] = [];
+  readonly #queue = new JobQueue<Job>();
   readonly #maxQueue: number;
+  readonly #maxLarge: number;
   #nextId = 1;
   #closed = false;
 
@@ -110,6 +120,7 @@ export class WorkerPool implements Engine {
     this.#options = options;
     this.#slots = slots;
     this.#maxQueue = options.maxQueue ?? 256;
+    this.#maxLarge = options.maxLarge ?? Math.max(1, slots.length - 1);
     this.fingerprint = ready.fingerprint;
     this.backend = ready.backend;
     for (const slot of slots) this.#listen(slot);
@@ -158,7 +169,7 @@ export class WorkerPool implements Engine {
       text,
       lossless: options.lossless ?? true,
       slots: options.slots,
-    });
+    }, { signal: options.signal });
     return value as Compressed;
   }
 
@@ -174,11 +185,14 @@ export class WorkerPool implements Engine {
     let id = 0;
     const finished = this.#submit(
       { op: "reconstruct", bytes, node: options.node ?? 0 },
-      (text) => {
-        pieces.push(text);
-        wake?.();
+      {
+        signal: options.signal,
+        onPiece: (text) => {
+          pieces.push(text);
+          wake?.();
+        },
+        onId: (jobId) => (id = jobId),
       },
-      (jobId) => (id = jobId),
     ).then(
       () => (done = true),
       (error) => (failure = { error }),
@@ -203,8 +217,13 @@ export class WorkerPool implements Engine {
   }
 
   /** The unit search key of a query, computed in a worker. */
-  async queryKey(query: string): Promise<Float32Array> {
-    return await this.#submit({ op: "query_key", query }) as Float32Array;
+  async queryKey(query: string, options: EngineJobOptions = {}): Promise<Float32Array> {
+    return await this.#submit({ op: "query_key", query }, options) as Float32Array;
+  }
+
+  /** The stats, keys and term counts of `.r3m` bytes, computed in a worker. */
+  async index(bytes: Uint8Array, options: EngineJobOptions = {}): Promise<Compressed> {
+    return await this.#submit({ op: "index", bytes }, options) as Compressed;
   }
 
   /** Terminates the workers; waiting and running jobs fail with `PoolError("closed")`. */
@@ -212,7 +231,7 @@ export class WorkerPool implements Engine {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     const err = () => new PoolError("closed", "The server is shutting down");
-    for (const job of this.#queue.splice(0)) job.reject(err());
+    for (const job of this.#queue.drain()) job.reject(err());
     for (const slot of this.#slots) {
       slot.job?.reject(err());
       slot.job = undefined;
@@ -223,17 +242,31 @@ export class WorkerPool implements Engine {
 
   #submit(
     request: JobRequest,
-    onPiece?: (text: string) => void,
-    onId?: (id: number) => void,
+    options: {
+      signal?: AbortSignal;
+      onPiece?: (text: string) => void;
+      onId?: (id: number) => void;
+    } = {},
   ): Promise<unknown> {
+    const { signal, onPiece, onId } = options;
     if (this.#closed) return Promise.reject(new PoolError("closed", "The pool is closed"));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#queue.length >= this.#maxQueue) {
       return Promise.reject(
         new PoolError("overloaded", `Server is busy: ${this.#queue.length} jobs are waiting`),
       );
     }
     return new Promise((resolve, reject) => {
-      const job: Job = { id: this.#nextId++, request, onPiece, resolve, reject };
+      const onAbort = () => this.#abort(job, abortError(signal!));
+      const job: Job = {
+        id: this.#nextId++,
+        request,
+        large: isLarge(request),
+        onPiece,
+        resolve: (v) => (signal?.removeEventListener("abort", onAbort), resolve(v)),
+        reject: (e) => (signal?.removeEventListener("abort", onAbort), reject(e)),
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       onId?.(job.id);
       this.#queue.push(job);
       this.#dispatch();
@@ -244,20 +277,36 @@ export class WorkerPool implements Engine {
     for (const slot of this.#slots) {
       if (this.#queue.length === 0) return;
       if (slot.job) continue;
-      const job = this.#queue.shift()!;
+      const large = this.#slots.filter((s) => s.job?.large).length;
+      const job = this.#queue.take(large < this.#maxLarge);
+      if (!job) return;
       slot.job = job;
       slot.worker.postMessage({ type: "job", id: job.id, job: job.request } satisfies ToWorker);
     }
   }
 
   #cancel(id: number): void {
-    const queued = this.#queue.findIndex((j) => j.id === id);
-    if (queued >= 0) {
-      this.#queue.splice(queued, 1)[0].reject(new PoolError("cancelled", "Cancelled"));
+    const slot = this.#slots.find((s) => s.job?.id === id);
+    if (!slot) {
+      const waiting = this.#queue.drain();
+      for (const job of waiting) {
+        if (job.id === id) job.reject(new PoolError("cancelled", "Cancelled"));
+        else this.#queue.push(job);
+      }
       return;
     }
-    const slot = this.#slots.find((s) => s.job?.id === id);
-    slot?.worker.postMessage({ type: "cancel", id } satisfies ToWorker);
+    slot.worker.postMessage({ type: "cancel", id } satisfies ToWorker);
+  }
+
+  // The job's deadline passed (or its client left): a waiting job is dropped; a running one is
+  // stopped by ending its worker (inference does not yield), which a fresh worker replaces.
+  #abort(job: Job, error: Error): void {
+    if (this.#queue.remove(job)) return job.reject(error);
+    const slot = this.#slots.find((s) => s.job === job);
+    if (!slot) return;
+    slot.job = undefined;
+    job.reject(error);
+    this.#replace(slot, error.message);
   }
 
   #listen(slot: Slot): void {
@@ -302,6 +351,7 @@ export class WorkerPool implements Engine {
 
 const PLACEHOLDER_JOB: Job = {
   id: -1,
+  large: false,
   request: { op: "query_key", query: "" },
   resolve: () => {},
   reject: () => {},
@@ -349,4 +399,19 @@ function fromWire(error: WireError): Error {
     default:
       return new PoolError("worker_failed", error.message);
   }
+}
+
+function isLarge(request: JobRequest): boolean {
+  if (request.op === "compress") return request.text.length >= LARGE_JOB_CHARS;
+  if (request.op === "query_key") return false;
+  return request.bytes.length >= LARGE_JOB_BYTES;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  if (reason instanceof PoolError) return reason;
+  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+    return new PoolError("deadline", "The request's deadline passed; its job was cancelled");
+  }
+  return new PoolError("cancelled", "The request was cancelled");
 }
