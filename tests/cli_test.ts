@@ -63,6 +63,9 @@ Deno.test("cli: bad input and usage exit 1 with one error line, no stack trace",
     [["compress", `${dir}/latin1.txt`, `${dir}/x.r3m`], "UTF-8"],
     [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--bogus"], "unknown option"],
     [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--lossy", "--compact"], "lossless"],
+    [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--refine", "many"], "number of steps"],
+    [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--compact", "--refine", "5"], "slots"],
+    [["compress", `${dir}/in.txt`, `${dir}/x.r3m`, "--refine"], "needs a value"],
   ];
   for (const [args, want] of cases) {
     const r = await cli(args);
@@ -72,4 +75,30 @@ Deno.test("cli: bad input and usage exit 1 with one error line, no stack trace",
     assert(lines[0].startsWith("error: "), lines[0]);
     assert(lines[0].includes(want), `${args.join(" ")}: "${lines[0]}" lacks "${want}"`);
   }
+});
+
+Deno.test("cli: --refine stores refined slots; --greedy decodes them from the memory alone", async () => {
+  const text = "Refine me. Then decode me greedily.";
+  await Deno.writeTextFile(`${dir}/refine.txt`, text);
+  const c = await cli([
+    "compress",
+    `${dir}/refine.txt`,
+    `${dir}/r.r3m`,
+    "--lossy",
+    "--refine",
+    "3",
+  ]);
+  assertEquals(c.code, 0, c.stderr);
+  const i = await cli(["inspect", `${dir}/r.r3m`]);
+  const summary = JSON.parse(new TextDecoder().decode(i.stdout));
+  assertEquals(summary.lossless, false);
+  assertEquals(summary.nodes, { document: 1, paragraph: 1, sentence: 2 });
+  const r = await cli(["reconstruct", `${dir}/r.r3m`, "--greedy"]);
+  assertEquals(r.code, 0, r.stderr);
+  assert(r.stdout.length > 0, "greedy decoding gave nothing");
+  // a lossless memory with --greedy ignores its residual: not the exact text (random model)
+  const l = await cli(["compress", `${dir}/refine.txt`, `${dir}/l.r3m`, "--refine", "2"]);
+  assertEquals(l.code, 0, l.stderr);
+  const exact = await cli(["reconstruct", `${dir}/l.r3m`]);
+  assertEquals(new TextDecoder().decode(exact.stdout), text);
 });

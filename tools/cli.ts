@@ -2,10 +2,13 @@
  * The r3mem command line.
  *
  * ```
- * deno task cli compress IN OUT [--lossy | --compact]
+ * deno task cli compress IN OUT [--lossy | --compact] [--refine N]
  *                                           text → .r3m (lossless unless --lossy; --compact: a
- *                                           slot-less archive in the compact container)
- * deno task cli reconstruct IN [OUT]        .r3m → text
+ *                                           slot-less archive in the compact container;
+ *                                           --refine N: int8 slots on every node, each refined
+ *                                           by N steps against the decoder)
+ * deno task cli reconstruct IN [OUT] [--greedy]
+ *                                           .r3m → text (--greedy: from the memory alone)
  * deno task cli inspect IN                  .r3m → JSON summary
  * ```
  * `-` means standard input or output. `--weights PATH` picks a model other than the embedded
@@ -17,8 +20,8 @@
 import { Memory, R3Mem } from "../mod.ts";
 
 const USAGE =
-  "usage: cli compress IN OUT [--lossy | --compact] | reconstruct IN [OUT] | inspect IN " +
-  "[--weights PATH]";
+  "usage: cli compress IN OUT [--lossy | --compact] [--refine N] | reconstruct IN [OUT] " +
+  "[--greedy] | inspect IN [--weights PATH]";
 
 class UsageError extends Error {}
 
@@ -50,16 +53,38 @@ async function loadModel(weights: string | undefined): Promise<R3Mem> {
 
 /** Runs the CLI with `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
-  const flags = new Set(args.filter((a) => a.startsWith("--") && a !== "--weights"));
-  const wi = args.indexOf("--weights");
-  const weights = wi >= 0 ? args[wi + 1] : undefined;
-  if (wi >= 0 && !weights) throw new UsageError("--weights needs a path");
-  const pos = args.filter((a, i) => !(a.startsWith("--")) && !(wi >= 0 && i === wi + 1));
+  // options that take a value, and where their values are
+  const valued = new Map<string, string>();
+  const valueAt = new Set<number>();
+  for (const name of ["--weights", "--refine"]) {
+    const i = args.indexOf(name);
+    if (i < 0) continue;
+    if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+      throw new UsageError(`${name} needs a value`);
+    }
+    valued.set(name, args[i + 1]);
+    valueAt.add(i + 1);
+  }
+  const weights = valued.get("--weights");
+  const flags = new Set(
+    args.filter((a, i) => a.startsWith("--") && !valueAt.has(i) && !valued.has(a)),
+  );
+  const pos = args.filter((a, i) => !a.startsWith("--") && !valueAt.has(i));
   for (const f of flags) {
-    if (f !== "--lossy" && f !== "--compact") throw new UsageError(`unknown option ${f}`);
+    if (f !== "--lossy" && f !== "--compact" && f !== "--greedy") {
+      throw new UsageError(`unknown option ${f}`);
+    }
   }
   if (flags.has("--lossy") && flags.has("--compact")) {
     throw new UsageError("--compact archives are lossless: drop --lossy");
+  }
+  const refineArg = valued.get("--refine");
+  const refine = refineArg === undefined ? 0 : Number(refineArg);
+  if (!Number.isInteger(refine) || refine < 0) {
+    throw new UsageError(`--refine takes a number of steps, got ${refineArg}`);
+  }
+  if (refine > 0 && flags.has("--compact")) {
+    throw new UsageError("--refine improves memory slots; a --compact archive has none");
   }
   const [command, input, output] = pos;
   switch (command) {
@@ -69,8 +94,10 @@ export async function main(args: string[]): Promise<number> {
       const r3 = await loadModel(weights);
       const memory = await r3.compress(text, {
         lossless: !flags.has("--lossy"),
-        // Without --compact: the library's default (the coded memory where the model has a basis).
-        slots: flags.has("--compact") ? "none" : undefined,
+        // Without --compact or --refine: the library's default (the coded memory where the model
+        // has a basis); refined memories keep int8 slots on every node.
+        slots: flags.has("--compact") ? "none" : refine > 0 ? "all" : undefined,
+        refine,
       });
       await writeOutput(output, memory.toBytes());
       return 0;
@@ -79,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
       if (!input) throw new UsageError("reconstruct needs IN");
       const memory = Memory.fromBytes(await readInput(input));
       const r3 = await loadModel(weights);
-      const text = await r3.reconstruct(memory);
+      const text = await r3.reconstruct(memory, { greedy: flags.has("--greedy") });
       await writeOutput(output, new TextEncoder().encode(text));
       return 0;
     }
