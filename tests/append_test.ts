@@ -2,11 +2,18 @@
 // to it (turns stored as codes) and without (turns stored as int8 slots): every turn and the
 // whole conversation come back exactly from the .r3m bytes, each turn on its own; the recurrent
 // memory stays one node of slots; appending does not decode what is there; typed refusals.
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { rng } from "./_rng.ts";
 import { buildRandomModel } from "../src/model/random_model.ts";
 import { fittedBasis, sentence } from "./_basis.ts";
-import { InputError, Memory, ModelMismatchError, R3Mem } from "../mod.ts";
+import {
+  conversationState,
+  conversationTurn,
+  InputError,
+  Memory,
+  ModelMismatchError,
+  R3Mem,
+} from "../mod.ts";
 
 const weights = await buildRandomModel({ seed: 1 });
 const r3 = await R3Mem.load({ weights, basis: await fittedBasis(weights, 3) });
@@ -116,4 +123,27 @@ Deno.test("append: bad input is refused with a typed error and changes nothing",
   assertEquals(chat.toBytes(), bytes);
   // A turn coded with another basis is refused before anything is decoded.
   await assertRejects(() => other.reconstruct(chat, { node: 1 }), ModelMismatchError, "basis");
+});
+
+Deno.test("append: a conversation's state grows it like the whole; a turn slice reads alone", async () => {
+  for (const model of [r3, plain]) {
+    const chat = await conversation(model, TURNS.slice(0, 3));
+    const state = conversationState(Memory.fromBytes(chat.toBytes()));
+    assertEquals([state.textBytes, state.nodes.length], [0, 1]);
+    assert(state.byteLength < 1200, `state of ${state.byteLength} bytes`);
+    const viaState = await model.append(state, TURNS[3]);
+    const viaWhole = await model.append(chat, TURNS[3]);
+    assertEquals(conversationTurn(viaState, 0).toBytes(), conversationTurn(viaWhole, 3).toBytes());
+    assertEquals(conversationState(viaState).toBytes(), conversationState(viaWhole).toBytes());
+    for (let t = 0; t < 4; t++) {
+      const slice = Memory.fromBytes(conversationTurn(viaWhole, t).toBytes());
+      assertEquals(await model.reconstruct(slice), TURNS[t]);
+      // A slice is read-only: it has no recurrent memory to continue from.
+      await assertRejects(() => model.append(slice, "more"), InputError, "read-only");
+    }
+  }
+  const one = await conversation(r3, TURNS.slice(0, 1));
+  assertThrows(() => conversationTurn(one, 1), InputError);
+  const plainMemory = await r3.compress("Plain.");
+  assertThrows(() => conversationState(plainMemory), InputError, "conversation");
 });
