@@ -172,11 +172,14 @@ export async function main(args: string[]): Promise<number> {
     }
     const file = a["plot-file"] ?? "docs/rate-distortion.svg";
     const c = m.config;
-    const svg = rateDistortionSvg(rateDistortionSeries({ bpb: report.bpb, recon: report.recon }), {
-      title: "r3mem: rate against reconstruction accuracy",
-      subtitle: `${weights.name}: ${c.layers}×${c.dim}, ${c.memorySlots} slots; ` +
-        `${report.bpb.doc.bytes} bytes of ${source}`,
-    });
+    const svg = rateDistortionSvg(
+      rateDistortionSeries({ bpb: report.bpb, recon: report.recon, refine: report.refine }),
+      {
+        title: "r3mem: rate against reconstruction accuracy",
+        subtitle: `${weights.name}: ${c.layers}×${c.dim}, ${c.memorySlots} slots; ` +
+          `${report.bpb.doc.bytes} bytes of ${source}`,
+      },
+    );
     await Deno.writeTextFile(file, svg);
     console.error(`eval: wrote ${file}`);
   }

@@ -237,11 +237,17 @@ export interface RateDistortionData {
   >;
   /** Memory-only reconstruction per tokens-per-slot: accuracy and bits per byte of memory. */
   recon: Record<string, { accuracy: number; bpb_memory: number }>;
+  /**
+   * Memory-only reconstruction after refinement (eval metric `refine`), per tokens-per-slot:
+   * the memory's bits per byte and greedy accuracy after each budget of steps.
+   */
+  refine?: Record<string, { bpb_memory: number; points: { steps: number; accuracy: number }[] }>;
 }
 
 /**
  * The plot's series for an evaluation report: the model's memory-only points (one per
- * tokens-per-slot ratio, joined), its lossless files, and gzip, brotli and zstd (filled markers
+ * tokens-per-slot ratio, joined), refinement paths (one per ratio of the `refine` metric, from
+ * the encoder's memory up to the largest budget at the same rate), its lossless files, and gzip, brotli and zstd (filled markers
  * for whole documents, hollow for paragraphs compressed one by one).
  *
  * @example
@@ -270,6 +276,21 @@ export function rateDistortionSeries(data: RateDistortionData): PlotSeries[] {
       .sort((a, b) => Number(a[0]) - Number(b[0]))
       .map(([k, r]) => ({ x: r.bpb_memory, y: r.accuracy, label: `${k}/slot` })),
   }];
+  // Refinement: a path per span length, up the accuracy axis at the memory's fixed rate.
+  const refineColors = ["#9467bd", "#8c564b", "#e377c2", "#17becf"];
+  for (const [i, [k, c]] of Object.entries(data.refine ?? {}).entries()) {
+    out.push({
+      name: `refined, ${k}/slot (0 → ${c.points.at(-1)?.steps ?? 0} steps)`,
+      color: refineColors[i % refineColors.length],
+      line: true,
+      shape: "square",
+      points: c.points.map((p, j) => ({
+        x: c.bpb_memory,
+        y: p.accuracy,
+        label: j === c.points.length - 1 ? `${p.steps}` : undefined,
+      })),
+    });
+  }
   for (const [name, key, color, shape] of coders) {
     out.push({
       name: `${name}`,
