@@ -9,6 +9,7 @@ import { Memory, type MemoryStats } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
 import type { LexicalTerms } from "../search/lexical.ts";
 import { type SearchKeys, searchKeysFrom } from "./search_index.ts";
+import { type AppendedTurn, appendToBytes } from "./conversation_engine.ts";
 
 /** A compressed text: the `.r3m` bytes, their stats and their search keys. */
 export interface Compressed {
@@ -71,6 +72,11 @@ export interface Engine {
    * {@link Engine.compress} returns with them): for memories imported as bytes.
    */
   index(bytes: Uint8Array, options?: EngineJobOptions): Promise<Compressed>;
+  /**
+   * Appends a turn to the conversation whose state is `state` (`null`: a new one):
+   * `./conversation_engine.ts`.
+   */
+  append(state: Uint8Array | null, text: string, options?: EngineJobOptions): Promise<AppendedTurn>;
   /** Releases the engine's resources. */
   close(): Promise<void>;
 }
@@ -229,6 +235,16 @@ export class LocalEngine implements Engine {
   /** The stats, keys and term counts of `.r3m` bytes (on this thread). */
   index(bytes: Uint8Array, options: EngineJobOptions = {}): Promise<Compressed> {
     return run(options.signal, () => indexBytes(this.#r3, bytes));
+  }
+
+  /** Appends a conversation turn (on this thread). */
+  async append(
+    state: Uint8Array | null,
+    text: string,
+    options: EngineJobOptions = {},
+  ): Promise<AppendedTurn> {
+    options.signal?.throwIfAborted();
+    return await appendToBytes(this.#r3, state, text);
   }
 
   /** Nothing to release. */

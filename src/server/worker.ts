@@ -8,6 +8,7 @@
 import { R3MemError } from "../errors.ts";
 import { R3Mem } from "../r3mem.ts";
 import { compressToBytes, indexBytes, reconstructBytes } from "./engine.ts";
+import { appendToBytes } from "./conversation_engine.ts";
 import type { FromWorker, JobRequest, ToWorker, WireError } from "./worker_pool.ts";
 
 let model: R3Mem | undefined;
@@ -35,6 +36,13 @@ async function run(id: number, job: JobRequest, r3: R3Mem): Promise<void> {
     case "index": {
       const c = indexBytes(r3, job.bytes);
       return post({ type: "result", id, value: c }, [c.keys.keys.buffer as ArrayBuffer]);
+    }
+    case "append": {
+      const t = await appendToBytes(r3, job.state, job.text);
+      return post({ type: "result", id, value: t }, [
+        t.state.buffer as ArrayBuffer,
+        t.turn.buffer as ArrayBuffer,
+      ]);
     }
     case "query_key": {
       const key = r3.queryKey(job.query);

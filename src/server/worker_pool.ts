@@ -15,6 +15,7 @@ import type {
   EngineReconstructOptions,
 } from "./engine.ts";
 import { PoolError } from "./errors.ts";
+import type { AppendedTurn } from "./conversation_engine.ts";
 import { JobQueue, LARGE_JOB_BYTES, LARGE_JOB_CHARS } from "./job_queue.ts";
 import type { BackendChoice } from "../backend/webgpu/choose.ts";
 
@@ -28,7 +29,8 @@ export type JobRequest =
   }
   | { op: "reconstruct"; bytes: Uint8Array; node: number }
   | { op: "index"; bytes: Uint8Array }
-  | { op: "query_key"; query: string };
+  | { op: "query_key"; query: string }
+  | { op: "append"; state: Uint8Array | null; text: string };
 
 /** Messages the pool sends to a worker. */
 export type ToWorker =
@@ -224,6 +226,15 @@ export class WorkerPool implements Engine {
   /** The stats, keys and term counts of `.r3m` bytes, computed in a worker. */
   async index(bytes: Uint8Array, options: EngineJobOptions = {}): Promise<Compressed> {
     return await this.#submit({ op: "index", bytes }, options) as Compressed;
+  }
+
+  /** Appends a conversation turn in a worker (`./conversation_engine.ts`). */
+  async append(
+    state: Uint8Array | null,
+    text: string,
+    options: EngineJobOptions = {},
+  ): Promise<AppendedTurn> {
+    return await this.#submit({ op: "append", state, text }, options) as AppendedTurn;
   }
 
   /** Terminates the workers; waiting and running jobs fail with `PoolError("closed")`. */
