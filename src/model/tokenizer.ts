@@ -15,8 +15,8 @@
  *
  * The implementation is split by concept under `tokenizer/`: ids and file constants
  * (`constants.ts`), the pre-split (`pretokenize.ts`), the encoder's tables (`tables.ts`), merge
- * application (`merges.ts`), the {@link Tokenizer} class (`tokenizer.ts`) and training
- * (`bpe_train.ts`).
+ * application (`merges.ts`), the {@link Tokenizer} class (`tokenizer.ts`), its vocabulary file
+ * (`vocab_file.ts`) and training (`bpe_train.ts`).
  *
  * @module
  */

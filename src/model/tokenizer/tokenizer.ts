@@ -1,24 +1,13 @@
 /**
- * The trained tokenizer: encoding, decoding and its vocabulary file.
+ * The trained tokenizer: encoding and decoding (its vocabulary file is `vocab_file.ts`).
  *
  * @module
  */
 import { FormatError, InputError } from "../../errors.ts";
-import {
-  BOS_ID,
-  BYTE_TOKENS,
-  EOS_ID,
-  FIRST_MERGE_ID,
-  FORMAT_VERSION,
-  HEADER_BYTES,
-  MAGIC,
-  MAX_CHUNK_LENGTH,
-  MAX_VOCAB_SIZE,
-  NUM_SPECIAL_TOKENS,
-  PRETOKENIZER_ID,
-} from "./constants.ts";
-import { crc32, flattenMerges, mergeLong, mergeShort, validateMerges } from "./merges.ts";
-import { checkText, describe, scanChunks } from "./pretokenize.ts";
+import { readVocabFile, writeVocabFile } from "./vocab_file.ts";
+import { BOS_ID, BYTE_TOKENS, EOS_ID, FIRST_MERGE_ID, MAX_CHUNK_LENGTH } from "./constants.ts";
+import { flattenMerges, mergeLong, mergeShort, validateMerges } from "./merges.ts";
+import { checkText, scanChunks } from "./pretokenize.ts";
 import {
   CACHE_MAX_ENTRIES,
   CACHE_MAX_IDS,
@@ -28,7 +17,7 @@ import {
   PairRanks,
   SHORT_CHUNK_BYTES,
 } from "./tables.ts";
-import { ascii, flatCopy, hex32, utf8Into } from "./text_bytes.ts";
+import { flatCopy, utf8Into } from "./text_bytes.ts";
 
 /** Options of {@link Tokenizer.encode}. */
 export interface EncodeOptions {
@@ -328,22 +317,7 @@ export class Tokenizer {
    * ```
    */
   toBytes(): Uint8Array {
-    const width = this.vocabSize <= 0x10000 ? 2 : 4;
-    const out = new Uint8Array(HEADER_BYTES + this.merges.length * width + 4);
-    const dv = new DataView(out.buffer);
-    out.set(MAGIC, 0);
-    dv.setUint32(4, FORMAT_VERSION, true);
-    dv.setUint32(8, PRETOKENIZER_ID, true);
-    dv.setUint32(12, NUM_SPECIAL_TOKENS, true);
-    dv.setUint32(16, this.numMerges, true);
-    dv.setUint32(20, width, true);
-    let p = HEADER_BYTES;
-    for (let i = 0; i < this.merges.length; i++, p += width) {
-      if (width === 2) dv.setUint16(p, this.merges[i], true);
-      else dv.setUint32(p, this.merges[i], true);
-    }
-    dv.setUint32(p, crc32(out.subarray(0, p)), true);
-    return out;
+    return writeVocabFile(this.merges, this.numMerges, this.vocabSize);
   }
 
   /**
@@ -362,68 +336,7 @@ export class Tokenizer {
    * ```
    */
   static fromBytes(bytes: Uint8Array): Tokenizer {
-    if (!(bytes instanceof Uint8Array)) {
-      throw new FormatError(`Tokenizer bytes must be a Uint8Array, got ${describe(bytes)}`);
-    }
-    if (bytes.length < HEADER_BYTES + 4) {
-      throw new FormatError(
-        `Tokenizer bytes are truncated: ${bytes.length} bytes, need at least ${HEADER_BYTES + 4}`,
-      );
-    }
-    for (let i = 0; i < 4; i++) {
-      if (bytes[i] !== MAGIC[i]) {
-        throw new FormatError(
-          `Not a tokenizer: expected magic "R3TK", got ${JSON.stringify(ascii(bytes, 0, 4))}`,
-        );
-      }
-    }
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const version = dv.getUint32(4, true);
-    if (version !== FORMAT_VERSION) {
-      throw new FormatError(
-        `Unsupported tokenizer format version ${version} (this library reads ${FORMAT_VERSION})`,
-      );
-    }
-    const pre = dv.getUint32(8, true);
-    if (pre !== PRETOKENIZER_ID) {
-      throw new FormatError(
-        `Unsupported pre-tokenizer ${pre} (this library implements ${PRETOKENIZER_ID})`,
-      );
-    }
-    const specials = dv.getUint32(12, true);
-    if (specials !== NUM_SPECIAL_TOKENS) {
-      throw new FormatError(
-        `Tokenizer declares ${specials} special tokens; this library uses ${NUM_SPECIAL_TOKENS}`,
-      );
-    }
-    const numMerges = dv.getUint32(16, true);
-    const width = dv.getUint32(20, true);
-    if (width !== 2 && width !== 4) {
-      throw new FormatError(`Tokenizer id width must be 2 or 4 bytes, got ${width}`);
-    }
-    if (numMerges > MAX_VOCAB_SIZE - FIRST_MERGE_ID) {
-      throw new FormatError(`Tokenizer declares ${numMerges} merges, more than supported`);
-    }
-    const expected = HEADER_BYTES + numMerges * 2 * width + 4;
-    if (bytes.length !== expected) {
-      throw new FormatError(
-        `Tokenizer bytes have the wrong length: ${numMerges} merges need ${expected} bytes, ` +
-          `got ${bytes.length}` + (bytes.length < expected ? " (truncated)" : ""),
-      );
-    }
-    const end = expected - 4;
-    const stored = dv.getUint32(end, true), actual = crc32(bytes.subarray(0, end));
-    if (stored !== actual) {
-      throw new FormatError(
-        `Tokenizer checksum mismatch (stored CRC-32 ${hex32(stored)}, computed ${
-          hex32(actual)
-        }): the bytes are damaged`,
-      );
-    }
-    const flat = new Uint32Array(numMerges * 2);
-    for (let i = 0, p = HEADER_BYTES; i < flat.length; i++, p += width) {
-      flat[i] = width === 2 ? dv.getUint16(p, true) : dv.getUint32(p, true);
-    }
+    const flat = readVocabFile(bytes);
     try {
       return new Tokenizer(flat); // validates the merges
     } catch (e) {
