@@ -4,7 +4,8 @@
  *
  * Environment: `PORT` (8787), `R3MEM_KV_PATH` (`./data/r3mem.kv`), `R3MEM_TOKENS`
  * (`token:namespace,…`; without it the server listens on 127.0.0.1 only), `R3MEM_WEIGHTS`,
- * `R3MEM_MAX_BODY_BYTES` (1 MiB), `R3MEM_WORKERS` (the number of cores), `R3MEM_HOST`.
+ * `R3MEM_MAX_BODY_BYTES` (1 MiB), `R3MEM_WORKERS` (the number of cores), `R3MEM_HOST`,
+ * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`.
  *
  * As a `fetch` handler (`deno serve -A server.ts`, Deno Deploy, or imported by an edge function),
  * the default export loads the model on the first request on its own thread and stores memories
@@ -30,6 +31,7 @@
 import { createApp } from "./src/server/app.ts";
 import { configFromEnv, type ServerConfig } from "./src/server/config.ts";
 import { MemoryStore } from "./src/server/store.ts";
+import { startExpiryPurge } from "./src/server/purge.ts";
 import { WorkerPool } from "./src/server/worker_pool.ts";
 import { createEdgeHandler, type EdgeHandler } from "./src/server/edge.ts";
 
@@ -75,6 +77,7 @@ export async function startServer(
     weights,
     size: config.workers,
     backend: config.backend,
+    maxQueue: config.maxQueue,
   });
   let store: MemoryStore;
   try {
@@ -88,7 +91,10 @@ export async function startServer(
     store,
     tokens: config.tokens,
     maxBodyBytes: config.maxBodyBytes,
+    deadlineMs: config.deadlineMs,
+    rateLimit: config.rateLimit,
   });
+  const stopPurge = startExpiryPurge(store, config.purgeIntervalS * 1000);
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     port: config.port,
@@ -114,6 +120,7 @@ export async function startServer(
     shutdown: () =>
       stopping ??= (async () => {
         await server.shutdown();
+        await stopPurge();
         await pool.close();
         store.close();
       })(),

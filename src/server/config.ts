@@ -1,6 +1,7 @@
 /**
  * Server configuration from the environment: `PORT`, `R3MEM_KV_PATH`, `R3MEM_TOKENS`,
- * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`, `R3MEM_BACKEND`.
+ * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`, `R3MEM_BACKEND`,
+ * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { DEFAULT_WEIGHTS_URL } from "../r3mem.ts";
 import { BACKEND_CHOICES, type BackendChoice } from "../backend/webgpu/choose.ts";
 import { parseTokens } from "./auth.ts";
+import { defaultDeadlineMs, type RateLimit } from "./limits.ts";
 
 /** Everything the server process needs to start. */
 export interface ServerConfig {
@@ -28,6 +30,14 @@ export interface ServerConfig {
   workers: number;
   /** Backend of the workers' models (`R3MEM_BACKEND`: auto, webgpu, wasm, reference; default auto). */
   backend: BackendChoice;
+  /** Each request's deadline in ms (default: the worst case for the largest body). */
+  deadlineMs: number;
+  /** Jobs that may wait for a worker before requests get 503 (default 256). */
+  maxQueue: number;
+  /** Requests per namespace (`R3MEM_RATE_LIMIT`: `perSecond[:burst]`, default 50:100; 0: none). */
+  rateLimit?: RateLimit;
+  /** Seconds between purges of expired memories (default 60). */
+  purgeIntervalS: number;
 }
 
 /**
@@ -61,15 +71,21 @@ export function configFromEnv(
 ): ServerConfig {
   const tokens = parseTokens(env("R3MEM_TOKENS") ?? "");
   const cores = navigator.hardwareConcurrency ?? 1;
+  const maxBodyBytes = intVar(env, "R3MEM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, 2 ** 31);
+  const rateLimit = rateVar(env("R3MEM_RATE_LIMIT"));
   return {
     port: intVar(env, "PORT", 8787, 0, 65535),
     hostname: env("R3MEM_HOST") || (tokens.size > 0 ? "0.0.0.0" : "127.0.0.1"),
     kvPath: env("R3MEM_KV_PATH") || "./data/r3mem.kv",
     tokens,
     weights: weightsUrl(env("R3MEM_WEIGHTS")),
-    maxBodyBytes: intVar(env, "R3MEM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, 2 ** 31),
+    maxBodyBytes,
     workers: intVar(env, "R3MEM_WORKERS", Math.max(1, cores), 1, 256),
     backend: backendVar(env("R3MEM_BACKEND")),
+    deadlineMs: intVar(env, "R3MEM_DEADLINE_MS", defaultDeadlineMs(maxBodyBytes), 1, 2 ** 31),
+    maxQueue: intVar(env, "R3MEM_MAX_QUEUE", 256, 0, 1 << 20),
+    ...(rateLimit ? { rateLimit } : {}),
+    purgeIntervalS: intVar(env, "R3MEM_PURGE_INTERVAL_S", 60, 1, 86400),
   };
 }
 
@@ -90,6 +106,19 @@ export function weightsUrl(value: string | undefined): URL {
   if (!value) return DEFAULT_WEIGHTS_URL;
   if (/^(https?|file):/i.test(value)) return new URL(value);
   return pathToFileURL(isAbsolute(value) ? value : resolve(value));
+}
+
+function rateVar(raw: string | undefined): RateLimit | undefined {
+  if (raw === undefined || raw === "") return { perSecond: 50, burst: 100 };
+  const m = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(raw.trim());
+  if (!m) {
+    throw new TypeError(
+      `R3MEM_RATE_LIMIT must be requests per second, optionally :burst (e.g. 50:100), got "${raw}"`,
+    );
+  }
+  const perSecond = Number(m[1]);
+  if (perSecond === 0) return undefined;
+  return { perSecond, burst: m[2] ? Math.max(1, Number(m[2])) : Math.max(1, 2 * perSecond) };
 }
 
 function backendVar(raw: string | undefined): BackendChoice {

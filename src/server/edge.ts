@@ -67,6 +67,8 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       store,
       tokens: config.tokens,
       maxBodyBytes: config.maxBodyBytes,
+      deadlineMs: config.deadlineMs,
+      rateLimit: config.rateLimit,
     });
     return (request: Request) => hono.fetch(request);
   };

@@ -9,6 +9,7 @@ import { R3Mem } from "../r3mem.ts";
 import { buildRandomModel } from "../model/random_model.ts";
 import { createApp, type R3MemApp } from "./app.ts";
 import { LocalEngine } from "./engine.ts";
+import type { RateLimit } from "./limits.ts";
 import { MemoryStore } from "./store.ts";
 
 /** Options of {@link createTestApp}. */
@@ -23,6 +24,10 @@ export interface TestAppOptions {
   kvPath?: string;
   /** A model to share between rigs (default: a new one from `seed`). */
   engine?: LocalEngine;
+  /** Per-request deadline in ms (default: the app's). */
+  deadlineMs?: number;
+  /** Rate limit per namespace (default: none). */
+  rateLimit?: RateLimit;
 }
 
 /** What {@link createTestApp} returns. */
@@ -73,6 +78,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     store,
     tokens: options.tokens,
     maxBodyBytes: options.maxBodyBytes,
+    deadlineMs: options.deadlineMs,
+    rateLimit: options.rateLimit,
   });
   return {
     app,

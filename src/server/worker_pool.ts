@@ -154,9 +154,9 @@ export class WorkerPool implements Engine {
     return this.#slots.length;
   }
 
-  /** Workers running a job now. */
+  /** Workers running a job now (a worker starting in place of an ended one is not). */
   get busy(): number {
-    return this.#slots.filter((s) => s.job).length;
+    return this.#slots.filter((s) => s.job && s.job !== PLACEHOLDER_JOB).length;
   }
 
   /** Jobs waiting for a worker. */
@@ -413,9 +413,9 @@ function fromWire(error: WireError): Error {
 }
 
 function isLarge(request: JobRequest): boolean {
-  if (request.op === "compress") return request.text.length >= LARGE_JOB_CHARS;
-  if (request.op === "query_key") return false;
-  return request.bytes.length >= LARGE_JOB_BYTES;
+  if ("bytes" in request) return request.bytes.length >= LARGE_JOB_BYTES;
+  if ("text" in request) return request.text.length >= LARGE_JOB_CHARS;
+  return false;
 }
 
 function abortError(signal: AbortSignal): Error {
