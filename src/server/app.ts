@@ -19,6 +19,7 @@ import { checkMetadata, memoryInfo } from "./memory_info.ts";
 import { deadline, defaultDeadlineMs, type RateLimit, rateLimit } from "./limits.ts";
 import { mountServiceRoutes } from "./routes_service.ts";
 import { mountTransferRoutes } from "./routes_transfer.ts";
+import { mountConversationRoutes } from "./conversations.ts";
 import { finishOpenApiDocument, OPENAPI_INFO, type OpenApiDoc, renderDocsPage } from "./openapi.ts";
 import { playgroundHtml } from "./playground.ts";
 import {
@@ -309,6 +310,9 @@ export function createApp(options: AppOptions): R3MemApp {
 
   mountServiceRoutes(app, { engine, store, forget });
   mountTransferRoutes(app, { engine, store });
+  // Conversations live in the memory store's Deno KV database (./conversations.ts).
+  const kv = (store as { kv?: Deno.Kv }).kv;
+  if (kv && typeof kv.atomic === "function") mountConversationRoutes(app, { engine, kv });
 
   const openApi = (url: string) =>
     finishOpenApiDocument(

@@ -47,6 +47,11 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   "delete /v1/memories": "deleteMemories",
   "get /v1/export": "exportMemories",
   "post /v1/import": "importMemories",
+  "post /v1/conversations": "createConversation",
+  "post /v1/conversations/{id}/turns": "appendConversationTurn",
+  "get /v1/conversations/{id}": "getConversation",
+  "get /v1/conversations/{id}/turns/{n}/text": "getConversationTurnText",
+  "delete /v1/conversations/{id}": "deleteConversation",
 };
 
 const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
