@@ -10,8 +10,6 @@ import { ChunkTable } from "./tables.ts";
 import { flatCopy } from "./text_bytes.ts";
 import { Tokenizer } from "./tokenizer.ts";
 
-// Training
-
 /** Progress report of {@link trainBpe}. */
 export interface TrainBpeProgress {
   /** Which phase: counting chunks of the corpus, or merging pairs. */
@@ -66,8 +64,44 @@ export function trainBpe(
   }
   const minPairCount = Math.max(1, options.minPairCount ?? 2);
   const onProgress = options.onProgress;
+  const words = wordsOf(countChunks(texts, onProgress));
+  const pairs = countPairs(words);
+  const heap = pairs.heap;
+  // Merge the most frequent pair, again and again; heap entries whose count went down since
+  // they were pushed are stale (pushed again with the current count).
+  const numMerges = vocabSize - FIRST_MERGE_ID;
+  const merges = new Uint32Array(numMerges * 2);
+  const stamp = new Int32Array(words.count).fill(-1);
+  const delta = new Map<number, number>();
+  let m = 0;
+  while (m < numMerges && heap.size > 0) {
+    const c = heap.topCount(), key = heap.topKey();
+    heap.pop();
+    const current = pairs.count.get(key) ?? 0;
+    if (current !== c) {
+      if (current > 0) heap.push(current, key); // count went down since it was pushed
+      continue;
+    }
+    if (c < minPairCount) break;
+    const a = Math.floor(key / PAIR_BASE), b = key - a * PAIR_BASE;
+    merges[2 * m] = a;
+    merges[2 * m + 1] = b;
+    applyMerge(words, pairs, key, FIRST_MERGE_ID + m, m, stamp, delta);
+    m++;
+    if (onProgress && m % 256 === 0) onProgress({ phase: "merge", done: m, total: numMerges });
+  }
+  onProgress?.({ phase: "merge", done: m, total: numMerges });
+  return new Tokenizer(merges.subarray(0, 2 * m));
+}
 
-  // 1. chunk frequencies
+/** Pair keys are `first * PAIR_BASE + second`. */
+const PAIR_BASE = MAX_VOCAB_SIZE;
+
+/** Step 1: how often each pre-split chunk occurs in the corpus. */
+function countChunks(
+  texts: Iterable<string>,
+  onProgress: ((progress: TrainBpeProgress) => void) | undefined,
+): ChunkTable {
   const chunkCounts = new ChunkTable(1 << 16);
   let nTexts = 0;
   for (const text of texts) {
@@ -81,8 +115,22 @@ export function trainBpe(
     });
     if (++nTexts % 1000 === 0) onProgress?.({ phase: "count", done: nTexts, total: 0 });
   }
+  return chunkCounts;
+}
 
-  // 2. words (unique chunks of at least 2 bytes) as byte symbols in one flat array
+/** The words being merged: unique chunks of at least 2 bytes, as symbols in one flat array. */
+interface Words {
+  count: number;
+  /** Every word's symbols; merging shortens a word in place. */
+  syms: Int32Array;
+  wStart: Int32Array;
+  wLen: Int32Array;
+  /** How often the word occurs in the corpus. */
+  wFreq: Float64Array;
+}
+
+/** Step 2: the words of the chunk counts, as UTF-8 byte symbols. */
+function wordsOf(chunkCounts: ChunkTable): Words {
   const enc = new TextEncoder();
   let scratch = new Uint8Array(4 * MAX_CHUNK_LENGTH);
   let syms = new Int32Array(1 << 16);
@@ -105,16 +153,29 @@ export function trainBpe(
     wFreqList.push(freq);
     for (let i = 0; i < written; i++) syms[symLen++] = scratch[i];
   }
-  const numWords = wStartList.length;
-  const wStart = Int32Array.from(wStartList);
-  const wLen = Int32Array.from(wLenList);
-  const wFreq = Float64Array.from(wFreqList);
+  return {
+    count: wStartList.length,
+    syms,
+    wStart: Int32Array.from(wStartList),
+    wLen: Int32Array.from(wLenList),
+    wFreq: Float64Array.from(wFreqList),
+  };
+}
 
-  // 3. initial pair counts and where each pair occurs
-  const P = MAX_VOCAB_SIZE;
+/** Pair counts, the words each pair occurs in, and the heap of pairs by count. */
+interface Pairs {
+  count: Map<number, number>;
+  where: Map<number, number[]>;
+  heap: PairHeap;
+}
+
+/** Step 3: initial pair counts and where each pair occurs. */
+function countPairs(words: Words): Pairs {
+  const { syms, wStart, wLen, wFreq } = words;
+  const P = PAIR_BASE;
   const pairCount = new Map<number, number>();
   const where = new Map<number, number[]>();
-  for (let w = 0; w < numWords; w++) {
+  for (let w = 0; w < words.count; w++) {
     const s = wStart[w], e = s + wLen[w], f = wFreq[w];
     for (let i = s; i < e - 1; i++) {
       const key = syms[i] * P + syms[i + 1];
@@ -126,81 +187,77 @@ export function trainBpe(
   }
   const heap = new PairHeap();
   for (const [key, c] of pairCount) heap.push(c, key);
+  return { count: pairCount, where, heap };
+}
 
-  // 4. merge loop
-  const numMerges = vocabSize - FIRST_MERGE_ID;
-  const merges = new Uint32Array(numMerges * 2);
-  const stamp = new Int32Array(numWords).fill(-1);
-  const delta = new Map<number, number>();
-  let m = 0;
-  while (m < numMerges && heap.size > 0) {
-    const c = heap.topCount(), key = heap.topKey();
-    heap.pop();
-    const current = pairCount.get(key) ?? 0;
-    if (current !== c) {
-      if (current > 0) heap.push(current, key); // count went down since it was pushed
-      continue;
-    }
-    if (c < minPairCount) break;
-    const a = Math.floor(key / P), b = key - a * P, z = FIRST_MERGE_ID + m;
-    merges[2 * m] = a;
-    merges[2 * m + 1] = b;
-    delta.clear();
-    const add = (x: number, y: number, d: number) => {
-      const k = x * P + y;
-      delta.set(k, (delta.get(k) ?? 0) + d);
-    };
-    for (const w of where.get(key) ?? []) {
-      if (stamp[w] === m) continue;
-      stamp[w] = m;
-      const s = wStart[w], n = wLen[w], f = wFreq[w];
-      let found = false;
-      for (let i = s; i < s + n - 1; i++) {
-        if (syms[i] === a && syms[i + 1] === b) {
-          found = true;
-          break;
-        }
-      }
-      if (!found) continue;
-      // pairs that may change are those touching a or b (old) or a, b or z (new)
-      for (let i = s; i < s + n - 1; i++) {
-        const x = syms[i], y = syms[i + 1];
-        if (x === a || x === b || y === a || y === b) add(x, y, -f);
-      }
-      let j = s;
-      for (let i = s; i < s + n;) {
-        if (i < s + n - 1 && syms[i] === a && syms[i + 1] === b) {
-          syms[j++] = z;
-          i += 2;
-        } else syms[j++] = syms[i++];
-      }
-      const n2 = j - s;
-      wLen[w] = n2;
-      for (let i = s; i < s + n2 - 1; i++) {
-        const x = syms[i], y = syms[i + 1];
-        if (x === z || y === z) {
-          add(x, y, f);
-          const k = x * P + y;
-          let list = where.get(k);
-          if (list === undefined) where.set(k, list = []);
-          if (list[list.length - 1] !== w) list.push(w);
-        } else if (x === a || x === b || y === a || y === b) add(x, y, f);
+/**
+ * Step 4, one merge: replaces pair `key` by token `z` in every word holding it (`stamp` marks
+ * the words done for merge `m`), and updates the counts of the pairs that change (`delta`:
+ * scratch, reused from merge to merge).
+ */
+function applyMerge(
+  words: Words,
+  pairs: Pairs,
+  key: number,
+  z: number,
+  m: number,
+  stamp: Int32Array,
+  delta: Map<number, number>,
+): void {
+  const { syms, wStart, wLen, wFreq } = words;
+  const { count: pairCount, where, heap } = pairs;
+  const P = PAIR_BASE, a = Math.floor(key / P), b = key - a * P;
+  delta.clear();
+  const add = (x: number, y: number, d: number) => {
+    const k = x * P + y;
+    delta.set(k, (delta.get(k) ?? 0) + d);
+  };
+  for (const w of where.get(key) ?? []) {
+    if (stamp[w] === m) continue;
+    stamp[w] = m;
+    const s = wStart[w], n = wLen[w], f = wFreq[w];
+    let found = false;
+    for (let i = s; i < s + n - 1; i++) {
+      if (syms[i] === a && syms[i + 1] === b) {
+        found = true;
+        break;
       }
     }
-    for (const [k, d] of delta) {
-      if (d === 0) continue;
-      const v = (pairCount.get(k) ?? 0) + d;
-      if (v <= 0) pairCount.delete(k);
-      else pairCount.set(k, v);
-      if (d > 0) heap.push(v, k);
+    if (!found) continue;
+    // pairs that may change are those touching a or b (old) or a, b or z (new)
+    for (let i = s; i < s + n - 1; i++) {
+      const x = syms[i], y = syms[i + 1];
+      if (x === a || x === b || y === a || y === b) add(x, y, -f);
     }
-    pairCount.delete(key);
-    where.delete(key);
-    m++;
-    if (onProgress && m % 256 === 0) onProgress({ phase: "merge", done: m, total: numMerges });
+    let j = s;
+    for (let i = s; i < s + n;) {
+      if (i < s + n - 1 && syms[i] === a && syms[i + 1] === b) {
+        syms[j++] = z;
+        i += 2;
+      } else syms[j++] = syms[i++];
+    }
+    const n2 = j - s;
+    wLen[w] = n2;
+    for (let i = s; i < s + n2 - 1; i++) {
+      const x = syms[i], y = syms[i + 1];
+      if (x === z || y === z) {
+        add(x, y, f);
+        const k = x * P + y;
+        let list = where.get(k);
+        if (list === undefined) where.set(k, list = []);
+        if (list[list.length - 1] !== w) list.push(w);
+      } else if (x === a || x === b || y === a || y === b) add(x, y, f);
+    }
   }
-  onProgress?.({ phase: "merge", done: m, total: numMerges });
-  return new Tokenizer(merges.subarray(0, 2 * m));
+  for (const [k, d] of delta) {
+    if (d === 0) continue;
+    const v = (pairCount.get(k) ?? 0) + d;
+    if (v <= 0) pairCount.delete(k);
+    else pairCount.set(k, v);
+    if (d > 0) heap.push(v, k);
+  }
+  pairCount.delete(key);
+  where.delete(key);
 }
 
 /** Max-heap of (count, pair key): highest count first, then lowest key. */
