@@ -87,9 +87,69 @@ const found = await client.POST("/v1/search", { body: { query: "the budget", k: 
 called.push("post /v1/search");
 check(found.data && found.data.hits.length > 0 && found.data.hits[0].id === id, "search");
 
+const updated = await client.PUT("/v1/memories/{id}", {
+  params: { path: { id } },
+  body: { metadata: { from: "update" }, ttl: 3600 },
+});
+called.push("put /v1/memories/{id}");
+check(updated.data?.version === 2 && typeof updated.data.expiresAt === "string", "update");
+
+const history = await client.GET("/v1/memories/{id}/history", { params: { path: { id } } });
+called.push("get /v1/memories/{id}/history");
+check(history.data?.versions.map((v) => v.version).join() === "1,2", "history");
+
+const first = await client.GET("/v1/memories/{id}/versions/{version}/text", {
+  params: { path: { id, version: 1 } },
+});
+called.push("get /v1/memories/{id}/versions/{version}/text");
+check(textOf(first.data) === text, "version text");
+
+const filter = JSON.stringify({ metadata: { from: "update" } });
+const exported = await client.GET("/v1/export", { params: { query: { filter } }, parseAs: "text" });
+called.push("get /v1/export");
+check(typeof exported.data === "string" && exported.data.includes(id), "export");
+
+const line = JSON.parse(exported.data.trim());
+delete line.id;
+const imported = await client.POST("/v1/import", {
+  body: JSON.stringify(line) + "\\n",
+  bodySerializer: (b: string) => b,
+  headers: { "Content-Type": "application/x-ndjson" },
+});
+called.push("post /v1/import");
+check(imported.data?.imported === 1 && imported.data.skipped.length === 0, "import");
+
 const gone = await client.DELETE("/v1/memories/{id}", { params: { path: { id } } });
 called.push("delete /v1/memories/{id}");
 check(gone.response.status === 204, "delete");
+
+const bulk = await client.DELETE("/v1/memories", { params: { query: { filter } } });
+called.push("delete /v1/memories");
+check(bulk.data?.deleted === 1, "bulk delete");
+
+const conv = await client.POST("/v1/conversations", { body: { metadata: { from: "client" } } });
+called.push("post /v1/conversations");
+check(conv.response.status === 201 && conv.data, "create conversation");
+const cid: string = conv.data.id;
+const turn = await client.POST("/v1/conversations/{id}/turns", {
+  params: { path: { id: cid } },
+  body: { role: "user", text: "Bring the slides." },
+});
+called.push("post /v1/conversations/{id}/turns");
+check(turn.response.status === 201 && turn.data?.n === 0 && turn.data.role === "user", "turn");
+const convGot = await client.GET("/v1/conversations/{id}", {
+  params: { path: { id: cid }, query: { text: "true" } },
+});
+called.push("get /v1/conversations/{id}");
+check(convGot.data?.turns[0].text === "Bring the slides.", "get conversation");
+const turnText = await client.GET("/v1/conversations/{id}/turns/{n}/text", {
+  params: { path: { id: cid, n: 0 } },
+});
+called.push("get /v1/conversations/{id}/turns/{n}/text");
+check(textOf(turnText.data) === "Bring the slides.", "turn text");
+const convGone = await client.DELETE("/v1/conversations/{id}", { params: { path: { id: cid } } });
+called.push("delete /v1/conversations/{id}");
+check(convGone.response.status === 204, "delete conversation");
 
 // Errors are typed too: { error: { code, message } }.
 const missing = await client.GET("/v1/memories/{id}", { params: { path: { id } } });

@@ -263,6 +263,10 @@ Deno.test("GET /openapi.json, /docs and / come from the same routes", async () =
     assertEquals(paths, [
       "/healthz",
       "/v1/compress",
+      "/v1/conversations",
+      "/v1/conversations/{id}",
+      "/v1/conversations/{id}/turns",
+      "/v1/conversations/{id}/turns/{n}/text",
       "/v1/export",
       "/v1/import",
       "/v1/memories",
