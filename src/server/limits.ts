@@ -41,9 +41,10 @@ export function defaultDeadlineMs(maxBodyBytes: number): number {
 
 /**
  * Middleware that gives each request an abort signal (`c.get("signal")`), aborted when its
- * deadline passes (reason: `PoolError("deadline")`, answered 504 `timeout`) or its client goes
- * away. Routes pass it to the engine, which cancels the job. A streamed answer's deadline ends
- * when its first piece is sent; closing the stream cancels it after that.
+ * deadline passes (reason: `PoolError("deadline")`, answered 504 `timeout`). Routes pass it to
+ * the engine, which cancels the job. A streamed answer's deadline ends when its first piece is
+ * sent; closing the stream cancels it after that. (A client that leaves a plain request does not
+ * cancel it: a store it asked for still completes.)
  *
  * @param ms The deadline in milliseconds.
  * @returns The middleware.
@@ -74,15 +75,11 @@ export function deadline(ms: number): MiddlewareHandler<ServerEnv> {
         ),
       ms,
     );
-    const client = c.req.raw.signal;
-    const gone = () => ctl.abort(new PoolError("cancelled", "The client went away"));
-    client?.addEventListener("abort", gone, { once: true });
     c.set("signal", ctl.signal);
     try {
       await next();
     } finally {
       clearTimeout(timer);
-      client?.removeEventListener("abort", gone);
     }
   };
 }
