@@ -50,9 +50,21 @@ export interface AppendOptions {
    * alike: when appending to a memory, it must agree with the memory's first turn.
    */
   cache?: boolean;
+  /**
+   * The memory the turn's residual is coded against: `"conversation"` (default), the
+   * conversation's memory after the turn (the recurrent memory of every turn so far);
+   * `"own"`, the memory of the turn alone (what `compress(text)` codes against); `"best"`,
+   * whichever of the two gives the shorter stream (twice the coding time). Either way the
+   * conversation's memory is updated and the turn stores what it was coded against, so
+   * readers need not know. Measured in `docs/EVAL.md` ("Conversations").
+   */
+  condition?: "conversation" | "own" | "best";
   /** Replace the memory's free-form annotations (default: keep them). */
   meta?: Record<string, string>;
 }
+
+/** What a turn's residual can be coded against (`AppendOptions.condition`). */
+const CONDITIONS = ["conversation", "own", "best"];
 
 /** What appending needs of a loaded model (`R3Mem` hands its own). @internal */
 export interface AppendModel {
@@ -121,19 +133,24 @@ export function appendTurn(
     state = m.model.compressSegment(state, ids.slice(i, i + T));
   }
   const q = quantizeRowsInt8(state, S, D);
-  // 2. The memory the turn is coded against, as the turn stores it.
-  let code: MemoryCode | undefined;
-  let against: Float32Array;
-  if (turnMemory === "code") {
-    code = {
-      basis: m.basis!.id,
-      values: m.basis!.encode(state, codeLength(ids.length, m.basis!.components)),
-    };
-    against = m.basis!.decode(code.values);
-  } else {
-    against = dequantizeRowsInt8(q.q, q.scales, S, D);
+  // 2. The turn coded against the memory the option names, as the turn stores it.
+  const condition = options.condition ?? "conversation";
+  if (!CONDITIONS.includes(condition)) {
+    throw new InputError(
+      `condition must be "conversation", "own" or "best", got ${String(condition)}`,
+    );
   }
-  const stream = encodeResidual(m.coder, against, ids, cache);
+  const coded = (memory: Float32Array) => codedTurn(m, memory, ids, turnMemory, cache);
+  let chosen = condition === "own" ? null : coded(state);
+  if (condition !== "conversation") {
+    let own = m.model.memInit;
+    for (let i = 0; i < ids.length || i === 0; i += T) {
+      own = m.model.compressSegment(own, ids.slice(i, i + T));
+    }
+    const alt = coded(own);
+    if (!chosen || alt.stream.length < chosen.stream.length) chosen = alt;
+  }
+  const { code, stream, slots } = chosen!;
   // 3. The memory with one more turn; the old one's nodes and streams are shared, not copied.
   const textBytes = (prev?.textBytes ?? 0) + bytes;
   const tokenCount = (prev?.tokenCount ?? 0) + ids.length;
@@ -148,8 +165,8 @@ export function appendTurn(
     byteEnd: textBytes,
     tokenStart: prev?.tokenCount ?? 0,
     tokenEnd: tokenCount,
-    slots: code ? EMPTY_SLOTS : q.q,
-    scales: code ? EMPTY_SCALES : q.scales,
+    slots: slots ? slots.q : EMPTY_SLOTS,
+    scales: slots ? slots.scales : EMPTY_SCALES,
   };
   const data: MemoryData = {
     modelFingerprint: m.fingerprint,
@@ -176,6 +193,28 @@ export function appendTurn(
     ...(options.meta ?? prev?.meta ? { meta: options.meta ?? prev!.meta } : {}),
   };
   return new Memory(data);
+}
+
+// A turn's stream coded against `memory`, and what the turn stores of it: a code or int8 slots.
+function codedTurn(
+  m: AppendModel,
+  memory: Float32Array,
+  ids: number[],
+  turnMemory: "code" | "slots",
+  cache: boolean,
+): { code?: MemoryCode; slots?: { q: Int8Array; scales: Float32Array }; stream: Uint8Array } {
+  const { memorySlots: S, dim: D } = m.config;
+  if (turnMemory === "code") {
+    const basis = m.basis!;
+    const code = {
+      basis: basis.id,
+      values: basis.encode(memory, codeLength(ids.length, basis.components)),
+    };
+    return { code, stream: encodeResidual(m.coder, basis.decode(code.values), ids, cache) };
+  }
+  const slots = quantizeRowsInt8(memory, S, D);
+  const against = dequantizeRowsInt8(slots.q, slots.scales, S, D);
+  return { slots, stream: encodeResidual(m.coder, against, ids, cache) };
 }
 
 /**

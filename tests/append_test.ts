@@ -147,3 +147,30 @@ Deno.test("append: a conversation's state grows it like the whole; a turn slice 
   const plainMemory = await r3.compress("Plain.");
   assertThrows(() => conversationState(plainMemory), InputError, "conversation");
 });
+
+Deno.test("append: condition own / best code each turn exactly; best is never longer", async () => {
+  for (const model of [r3, plain]) {
+    const memories: Record<string, Memory | null> = { conversation: null, own: null, best: null };
+    for (const t of TURNS) {
+      for (const c of ["conversation", "own", "best"] as const) {
+        memories[c] = await model.append(memories[c], t, { condition: c });
+      }
+    }
+    const streams = (c: string) => memories[c]!.data.turns!.map((t) => t.streamBytes);
+    streams("best").forEach((b, i) => {
+      assert(b <= streams("own")[i] && b <= streams("conversation")[i], `turn ${i}`);
+    });
+    for (const c of ["own", "best"]) {
+      const back = Memory.fromBytes(memories[c]!.toBytes());
+      assertEquals(await model.reconstruct(back), TURNS.join(""), c);
+      assertEquals(await model.reconstruct(back, { node: 4 }), TURNS[3], c);
+      // The conversation's memory is the same whatever the turns were coded against.
+      assertEquals(back.nodes[0].slots, memories.conversation!.nodes[0].slots);
+    }
+  }
+  await assertRejects(
+    () => r3.append(null, "x", { condition: "past" as "own" }),
+    InputError,
+    "condition",
+  );
+});

@@ -182,6 +182,11 @@ Deno.test("eval end to end: every metric on a tiny random model", async () => {
   for (const k of ["bpb_doc", "bpb_msg", "recon_4", "recon_8", "ppl", "recall", "total"]) {
     assert(r.timings_s[k] >= 0, `timing ${k}`);
   }
+  const c = r.conversation!;
+  assertEquals([c.conversations, c.turns], [2, 6]); // two documents of four paragraphs
+  for (const v of Object.values(c.bpb)) assert(Number.isFinite(v) && v > 0, `conversation ${v}`);
+  assert(c.bpb.best <= Math.min(c.bpb.append, c.bpb.alone_own) + 1e-12, "best is the minimum");
+  assert(c.sizes.append_bytes > 0 && c.recall[0].lag === 0, "conversation sizes and recall");
   const json = JSON.parse(JSON.stringify(r));
   assertEquals(json.recon_token_acc["8"], r.recon_token_acc!["8"]);
   assert(formatReport(r).includes("recall@5"));

@@ -254,7 +254,8 @@ export async function runEval(
   }
 
   if (metrics.has("conversation")) {
-    const convs = conversationsOf(docs, { minTurns: docs.length < 8 ? 8 : 16 });
+    // Long conversations from the split; from a few files (--file), whatever they hold.
+    const convs = conversationsOf(docs, { minTurns: docs.length < 8 ? 4 : 16 });
     report.conversation = await timed("conversation", () => conversationMetrics(m, convs));
   }
 
