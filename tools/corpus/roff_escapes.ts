@@ -156,142 +156,95 @@ export function expandEscapes(line: string): string {
     }
     const e = line[i + 1];
     i += 2;
-    switch (e) {
-      case undefined:
-        return out; // trailing backslash: line continuation, handled by the caller
-      case '"':
-        return out.replace(/[ \t]+$/, "");
-      case "#":
-        return out;
-      case "-":
-      case "_":
-        out += e === "-" ? "-" : "_";
-        break;
-      case "e":
-      case "\\":
-        out += "\\";
-        break;
-      case "&":
-      case "|":
-      case "^":
-      case "%":
-      case ":":
-      case ",":
-      case "/":
-      case "c":
-      case "d":
-      case "u":
-      case "r":
-      case "a":
-      case "t":
-      case "z":
-      case "{":
-      case "}":
-        break;
-      case " ":
-      case "~":
-      case "0":
-        out += " ";
-        break;
-      case "'":
-        out += "´";
-        break;
-      case "`":
-        out += "`";
-        break;
-      case ".":
-        out += ".";
-        break;
-      case "(": {
-        out += special(line.slice(i, i + 2));
-        i += 2;
-        break;
-      }
-      case "[": {
+    if (e === undefined) return out; // trailing backslash: line continuation, handled by the caller
+    if (e === '"') return out.replace(/[ \t]+$/, "");
+    if (e === "#") return out;
+    const fixed = FIXED.get(e);
+    if (fixed !== undefined) out += fixed;
+    else if (e === "(") {
+      out += special(line.slice(i, i + 2));
+      i += 2;
+    } else if (e === "[") {
+      const end = line.indexOf("]", i);
+      if (end < 0) return out;
+      out += special(line.slice(i, end));
+      i = end + 1;
+    } else if (e === "*") {
+      let name: string;
+      if (line[i] === "(") {
+        name = line.slice(i + 1, i + 3);
+        i += 3;
+      } else if (line[i] === "[") {
         const end = line.indexOf("]", i);
-        if (end < 0) return out;
-        out += special(line.slice(i, end));
-        i = end + 1;
-        break;
-      }
-      case "*": {
-        let name: string;
-        if (line[i] === "(") {
-          name = line.slice(i + 1, i + 3);
-          i += 3;
-        } else if (line[i] === "[") {
-          const end = line.indexOf("]", i);
-          name = line.slice(i + 1, end < 0 ? n : end);
-          i = end < 0 ? n : end + 1;
-        } else {
-          name = line[i] ?? "";
-          i++;
-        }
-        out += STRINGS[name] ?? "";
-        break;
-      }
-      case "f":
-      case "F":
-      case "n":
-      case "g":
-      case "k":
-      case "m":
-      case "M":
-      case "V":
-      case "Y": {
-        // One-character, (xx or [name] argument.
-        if (line[i] === "(") i += 3;
-        else if (line[i] === "[") {
-          const end = line.indexOf("]", i);
-          i = end < 0 ? n : end + 1;
-        } else {
-          if (e === "n" && (line[i] === "+" || line[i] === "-")) i++;
-          i++;
-        }
-        break;
-      }
-      case "s": {
-        // \s-1 \s+2 \s0 \s(12 \s[12] \s'12'
-        if (line[i] === "+" || line[i] === "-") i++;
-        if (line[i] === "(") i += 3;
-        else if (line[i] === "[" || line[i] === "'") {
-          const close = line[i] === "[" ? "]" : "'";
-          const end = line.indexOf(close, i + 1);
-          i = end < 0 ? n : end + 1;
-        } else while (i < n && /[0-9]/.test(line[i])) i++;
-        break;
-      }
-      case "h":
-      case "v":
-      case "w":
-      case "l":
-      case "L":
-      case "o":
-      case "b":
-      case "x":
-      case "D":
-      case "X":
-      case "N":
-      case "Z":
-      case "R":
-      case "A":
-      case "B":
-      case "C":
-      case "S": {
-        // Delimited argument: \h'1m', \w'text', \o'..'. \C'name' is a character.
-        const delim = line[i];
-        const end = line.indexOf(delim, i + 1);
-        const arg = line.slice(i + 1, end < 0 ? n : end);
+        name = line.slice(i + 1, end < 0 ? n : end);
         i = end < 0 ? n : end + 1;
-        if (e === "C") out += special(arg);
-        else if (e === "N") out += String.fromCodePoint(Number(arg) || 0x3f);
-        break;
+      } else {
+        name = line[i] ?? "";
+        i++;
       }
-      default:
-        out += e; // unknown escape: keep the character
-    }
+      out += STRINGS[name] ?? "";
+    } else if (NAMED_ARG.has(e)) i = skipNamedArg(line, i, e);
+    else if (e === "s") i = skipSize(line, i);
+    else if (DELIMITED.has(e)) {
+      // Delimited argument: \h'1m', \w'text', \o'..'. \C'name' is a character.
+      const delim = line[i];
+      const end = line.indexOf(delim, i + 1);
+      const arg = line.slice(i + 1, end < 0 ? n : end);
+      i = end < 0 ? n : end + 1;
+      if (e === "C") out += special(arg);
+      else if (e === "N") out += String.fromCodePoint(Number(arg) || 0x3f);
+    } else out += e; // unknown escape: keep the character
   }
   return out;
+}
+
+/**
+ * Escapes that stand for fixed text: `\-` a hyphen, `\e` a backslash, `\~` a space, and the
+ * spacing, break and motion escapes (`\&`, `\|`, `\c`, `\d`, …) nothing.
+ */
+const FIXED = new Map<string, string>([
+  ["-", "-"],
+  ["_", "_"],
+  ["e", "\\"],
+  ["\\", "\\"],
+  ...[..."&|^%:,/cdurazt{}"].map((c): [string, string] => [c, ""]),
+  [" ", " "],
+  ["~", " "],
+  ["0", " "],
+  ["'", "´"],
+  ["`", "`"],
+  [".", "."],
+]);
+
+/** Escapes with a one-character, `(xx` or `[name]` argument and no text (fonts, registers…). */
+const NAMED_ARG = new Set([..."fFngkmMVY"]);
+
+/** Escapes with a delimited argument (`\h'1m'`, `\w'text'`); only `\C` and `\N` give text. */
+const DELIMITED = new Set([..."hvwlLobxDXNZRABCS"]);
+
+/** Index after the argument of a {@link NAMED_ARG} escape whose argument starts at `i`. */
+function skipNamedArg(line: string, i: number, e: string): number {
+  if (line[i] === "(") return i + 3;
+  if (line[i] === "[") {
+    const end = line.indexOf("]", i);
+    return end < 0 ? line.length : end + 1;
+  }
+  if (e === "n" && (line[i] === "+" || line[i] === "-")) i++;
+  return i + 1;
+}
+
+/** Index after the argument of `\s`: `\s-1 \s+2 \s0 \s(12 \s[12] \s'12'`. */
+function skipSize(line: string, i: number): number {
+  const n = line.length;
+  if (line[i] === "+" || line[i] === "-") i++;
+  if (line[i] === "(") return i + 3;
+  if (line[i] === "[" || line[i] === "'") {
+    const close = line[i] === "[" ? "]" : "'";
+    const end = line.indexOf(close, i + 1);
+    return end < 0 ? n : end + 1;
+  }
+  while (i < n && /[0-9]/.test(line[i])) i++;
+  return i;
 }
 
 /** Splits a macro's argument string into arguments, honouring double quotes. */
