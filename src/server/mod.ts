@@ -36,11 +36,17 @@ export {
   type Compressed,
   type Engine,
   type EngineCompressOptions,
+  type EngineJobOptions,
   type EngineReconstructOptions,
   LocalEngine,
 } from "./engine.ts";
 export { type ApiErrorCode, type ErrorBody } from "./errors.ts";
 export { MemoryStore, type StoredMemory } from "./store.ts";
+export { deadline, defaultDeadlineMs, type RateLimit, rateLimit } from "./limits.ts";
+export { type MemoryInfo, memoryInfo } from "./memory_info.ts";
+export { startExpiryPurge } from "./purge.ts";
+export type { LexicalTerms } from "../search/lexical.ts";
+export type { MemoryStats } from "../codec/memory.ts";
 export type {
   ListOptions,
   MemoryChange,
@@ -54,6 +60,7 @@ export type {
 export {
   type DateCondition,
   type Filter,
+  type FilterableRecord,
   matchesFilter,
   type Scalar,
   scopedFilter,
