@@ -1,180 +1,14 @@
 /**
  * HTML to plain text for the corpus (the PostgreSQL manual): drops `head`, `script`, `style`
  * and navigation blocks, keeps `pre` verbatim, turns block elements into paragraph breaks and
- * decodes character references.
+ * decodes character references (`html_entities.ts`).
  *
  * @module
  */
 
-const NAMED: Record<string, string> = {
-  amp: "&",
-  lt: "<",
-  gt: ">",
-  quot: '"',
-  apos: "'",
-  nbsp: " ",
-  ensp: " ",
-  emsp: " ",
-  thinsp: " ",
-  shy: "",
-  zwj: "",
-  zwnj: "",
-  lrm: "",
-  rlm: "",
-  ndash: "–",
-  mdash: "—",
-  minus: "−",
-  hellip: "…",
-  lsquo: "‘",
-  rsquo: "’",
-  sbquo: "‚",
-  ldquo: "“",
-  rdquo: "”",
-  bdquo: "„",
-  laquo: "«",
-  raquo: "»",
-  lsaquo: "‹",
-  rsaquo: "›",
-  bull: "•",
-  middot: "·",
-  dagger: "†",
-  Dagger: "‡",
-  prime: "′",
-  Prime: "″",
-  copy: "©",
-  reg: "®",
-  trade: "™",
-  deg: "°",
-  plusmn: "±",
-  times: "×",
-  divide: "÷",
-  frac12: "½",
-  frac14: "¼",
-  frac34: "¾",
-  sup1: "¹",
-  sup2: "²",
-  sup3: "³",
-  micro: "µ",
-  para: "¶",
-  sect: "§",
-  cent: "¢",
-  pound: "£",
-  yen: "¥",
-  euro: "€",
-  curren: "¤",
-  iexcl: "¡",
-  iquest: "¿",
-  not: "¬",
-  macr: "¯",
-  acute: "´",
-  cedil: "¸",
-  uml: "¨",
-  ordf: "ª",
-  ordm: "º",
-  larr: "←",
-  rarr: "→",
-  uarr: "↑",
-  darr: "↓",
-  harr: "↔",
-  lArr: "⇐",
-  rArr: "⇒",
-  hArr: "⇔",
-  le: "≤",
-  ge: "≥",
-  ne: "≠",
-  asymp: "≈",
-  equiv: "≡",
-  infin: "∞",
-  sum: "∑",
-  prod: "∏",
-  radic: "√",
-  part: "∂",
-  isin: "∈",
-  notin: "∉",
-  cap: "∩",
-  cup: "∪",
-  sub: "⊂",
-  sup: "⊃",
-  and: "∧",
-  or: "∨",
-  forall: "∀",
-  exist: "∃",
-  empty: "∅",
-  nabla: "∇",
-  lowast: "∗",
-  sdot: "⋅",
-  szlig: "ß",
-  alpha: "α",
-  beta: "β",
-  gamma: "γ",
-  delta: "δ",
-  epsilon: "ε",
-  lambda: "λ",
-  mu: "μ",
-  pi: "π",
-  sigma: "σ",
-  tau: "τ",
-  phi: "φ",
-  omega: "ω",
-  Delta: "Δ",
-  Sigma: "Σ",
-  Omega: "Ω",
-};
+import { decodeEntities } from "./html_entities.ts";
 
-// Latin-1 letters with diacritics: &eacute; &Uuml; &ccedil; &aring; &oslash; &atilde; ...
-const MARKS: Record<string, string> = {
-  acute: "\u0301",
-  grave: "\u0300",
-  circ: "\u0302",
-  tilde: "\u0303",
-  uml: "\u0308",
-  ring: "\u030a",
-  cedil: "\u0327",
-};
-const SPECIAL: Record<string, string> = {
-  AElig: "Æ",
-  aelig: "æ",
-  OElig: "Œ",
-  oelig: "œ",
-  Oslash: "Ø",
-  oslash: "ø",
-  ETH: "Ð",
-  eth: "ð",
-  THORN: "Þ",
-  thorn: "þ",
-};
-
-function named(name: string): string | undefined {
-  if (name in NAMED) return NAMED[name];
-  if (name in SPECIAL) return SPECIAL[name];
-  const m = /^([A-Za-z])(acute|grave|circ|tilde|uml|ring|cedil)$/.exec(name);
-  return m ? (m[1] + MARKS[m[2]]).normalize("NFC") : undefined;
-}
-
-/**
- * Decodes HTML character references: the common named ones, `&#NNN;` and `&#xHH;`. Unknown
- * names are left as they are; `&nbsp;` becomes a plain space.
- *
- * @example
- * ```ts
- * import { decodeEntities } from "./html.ts";
- * console.log(decodeEntities("a &lt; b &amp;&amp; c&nbsp;&gt; d &#233;t&#xE9; &eacute; &bogus;"));
- * // a < b && c > d été é &bogus;
- * ```
- */
-export function decodeEntities(text: string): string {
-  return text.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);/g, (all, ref) => {
-    if (ref[0] === "#") {
-      const cp = ref[1] === "x" || ref[1] === "X"
-        ? parseInt(ref.slice(2), 16)
-        : parseInt(ref.slice(1), 10);
-      if (cp === 0xa0) return " ";
-      if (!(cp > 0 && cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) return "\ufffd";
-      return String.fromCodePoint(cp);
-    }
-    return named(ref) ?? all;
-  });
-}
+export { decodeEntities };
 
 /** Elements whose start and end both break the text into a new paragraph. */
 const BLOCK = new Set([
@@ -267,74 +101,23 @@ const TAG =
  * ```
  */
 export function htmlToText(html: string, options: HtmlToTextOptions = {}): string {
-  const dropClasses = new Set(options.dropClasses ?? []);
-  const dropIds = new Set(options.dropIds ?? []);
-  const dropTags = new Set(options.dropTags ?? []);
-  const out: string[] = [];
-  // Stack of open elements that we track for dropping: [tagName, depth counter].
+  const drop: DropRules = {
+    classes: new Set(options.dropClasses ?? []),
+    ids: new Set(options.dropIds ?? []),
+    tags: new Set(options.dropTags ?? []),
+  };
+  const w = new TextOut();
+  // The element being dropped with its content, and how deep in nested ones of its name.
   let dropTag: string | null = null;
   let dropDepth = 0;
-  let pre = 0;
-  let skipNewline = false; // a newline right after <pre> is not content
-  let prefix = ""; // list marker waiting for the item's first text
-  let pendingBreak = 0; // 0 none, 1 line break, 2 paragraph break
-  let line = ""; // current output line (outside pre: whitespace already collapsed)
-
-  const flushLine = () => {
-    out.push(line.replace(/[ \t]+$/, ""));
-    line = "";
-  };
-  const emitBreak = () => {
-    if (pendingBreak === 0) return;
-    if (line.trim() !== "" || out.length > 0) {
-      flushLine();
-      if (pendingBreak === 2) out.push("");
-    } else line = "";
-    pendingBreak = 0;
-  };
-  const emitText = (raw: string) => {
-    let text = decodeEntities(raw);
-    if (pre > 0) {
-      if (skipNewline) text = text.replace(/^\r?\n/, "");
-      skipNewline = false;
-      if (text === "") return;
-      emitBreak();
-      if (prefix) line = prefix + line;
-      prefix = "";
-      const parts = text.split("\n");
-      line += parts[0];
-      for (let i = 1; i < parts.length; i++) {
-        flushLine();
-        line = parts[i];
-      }
-      return;
-    }
-    text = text.replace(/[ \t\n\r\f]+/g, " ");
-    if (text === "" || (text === " " && (line === "" || line.endsWith(" ")))) return;
-    if (pendingBreak) {
-      text = text.replace(/^ /, "");
-      if (text === "") return;
-      emitBreak();
-    }
-    if (line === "" || line.endsWith(" ") || line.endsWith("\t")) text = text.replace(/^ /, "");
-    if (text === "") return;
-    if (prefix) line = prefix + line;
-    prefix = "";
-    line += text;
-  };
-  const requestBreak = (kind: 1 | 2) => {
-    if (line === "" && out.length === 0) return;
-    pendingBreak = Math.max(pendingBreak, kind);
-  };
-
   let last = 0;
   TAG.lastIndex = 0;
   for (let m = TAG.exec(html); m; m = TAG.exec(html)) {
     const before = html.slice(last, m.index);
     last = TAG.lastIndex;
-    if (dropTag === null && before) emitText(before);
+    if (dropTag === null && before) w.emitText(before);
     if (m[0].startsWith("<![CDATA[")) {
-      if (dropTag === null) emitText(m[1]);
+      if (dropTag === null) w.emitText(m[1]);
       continue;
     }
     const name = m[3]?.toLowerCase();
@@ -347,41 +130,116 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
       if (dropDepth === 0) dropTag = null;
       continue;
     }
-    if (!closing && !selfClosing && !VOID.has(name)) {
-      const cls = /\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(attrs);
-      const classes = cls ? (cls[1] ?? cls[2] ?? cls[3]).split(/\s+/) : [];
-      const id = dropIds.size > 0
-        ? /(?:^|\s)id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(attrs)
-        : null;
-      if (
-        DROP.has(name) || dropTags.has(name) || classes.some((c) => dropClasses.has(c)) ||
-        (id !== null && dropIds.has(id[1] ?? id[2] ?? id[3]))
-      ) {
-        dropTag = name;
-        dropDepth = 1;
-        continue;
+    if (!closing && !selfClosing && !VOID.has(name) && dropsElement(name, attrs, drop)) {
+      dropTag = name;
+      dropDepth = 1;
+      continue;
+    }
+    w.tag(name, closing, selfClosing);
+  }
+  if (dropTag === null) w.emitText(html.slice(last));
+  if (w.line.trim() !== "") w.flushLine();
+  return w.out.join("\n").replace(/\n{3,}/g, "\n\n").replace(/^\n+|\n+$/g, "");
+}
+
+/** What {@link htmlToText} drops besides {@link DROP}: by class, id or element name. */
+interface DropRules {
+  classes: Set<string>;
+  ids: Set<string>;
+  tags: Set<string>;
+}
+
+/** Whether an opening tag starts an element dropped with its content. */
+function dropsElement(name: string, attrs: string, drop: DropRules): boolean {
+  const cls = /\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(attrs);
+  const classes = cls ? (cls[1] ?? cls[2] ?? cls[3]).split(/\s+/) : [];
+  const id = drop.ids.size > 0
+    ? /(?:^|\s)id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(attrs)
+    : null;
+  return DROP.has(name) || drop.tags.has(name) || classes.some((c) => drop.classes.has(c)) ||
+    (id !== null && drop.ids.has(id[1] ?? id[2] ?? id[3]));
+}
+
+/** The text being written: finished lines, the current line, breaks and list markers pending. */
+class TextOut {
+  out: string[] = [];
+  /** Current output line (outside pre: whitespace already collapsed). */
+  line = "";
+  pre = 0;
+  /** A newline right after <pre> is not content. */
+  skipNewline = false;
+  /** List marker waiting for the item's first text. */
+  prefix = "";
+  /** 0 none, 1 line break, 2 paragraph break. */
+  pendingBreak = 0;
+
+  flushLine(): void {
+    this.out.push(this.line.replace(/[ \t]+$/, ""));
+    this.line = "";
+  }
+
+  emitBreak(): void {
+    if (this.pendingBreak === 0) return;
+    if (this.line.trim() !== "" || this.out.length > 0) {
+      this.flushLine();
+      if (this.pendingBreak === 2) this.out.push("");
+    } else this.line = "";
+    this.pendingBreak = 0;
+  }
+
+  emitText(raw: string): void {
+    let text = decodeEntities(raw);
+    if (this.pre > 0) {
+      if (this.skipNewline) text = text.replace(/^\r?\n/, "");
+      this.skipNewline = false;
+      if (text === "") return;
+      this.emitBreak();
+      if (this.prefix) this.line = this.prefix + this.line;
+      this.prefix = "";
+      const parts = text.split("\n");
+      this.line += parts[0];
+      for (let i = 1; i < parts.length; i++) {
+        this.flushLine();
+        this.line = parts[i];
       }
+      return;
     }
-    if (name === "br") {
-      requestBreak(1);
-      continue;
+    text = text.replace(/[ \t\n\r\f]+/g, " ");
+    const line = this.line;
+    if (text === "" || (text === " " && (line === "" || line.endsWith(" ")))) return;
+    if (this.pendingBreak) {
+      text = text.replace(/^ /, "");
+      if (text === "") return;
+      this.emitBreak();
     }
-    if (name === "td" || name === "th") {
-      if (!closing && line !== "" && !pendingBreak) line = line.replace(/ $/, "") + "\t";
-      continue;
+    if (this.line === "" || this.line.endsWith(" ") || this.line.endsWith("\t")) {
+      text = text.replace(/^ /, "");
     }
-    if (name === "pre") {
-      requestBreak(2);
-      pre = Math.max(0, pre + (closing ? -1 : selfClosing ? 0 : 1));
-      skipNewline = !closing;
-      continue;
-    }
-    if (BLOCK.has(name)) {
-      requestBreak(2);
-      if (name === "li" && !closing) prefix = "- ";
+    if (text === "") return;
+    if (this.prefix) this.line = this.prefix + this.line;
+    this.prefix = "";
+    this.line += text;
+  }
+
+  requestBreak(kind: 1 | 2): void {
+    if (this.line === "" && this.out.length === 0) return;
+    this.pendingBreak = Math.max(this.pendingBreak, kind);
+  }
+
+  /** A tag that is kept: breaks, table cells, `pre`, blocks and list items. */
+  tag(name: string, closing: boolean, selfClosing: boolean): void {
+    if (name === "br") this.requestBreak(1);
+    else if (name === "td" || name === "th") {
+      if (!closing && this.line !== "" && !this.pendingBreak) {
+        this.line = this.line.replace(/ $/, "") + "\t";
+      }
+    } else if (name === "pre") {
+      this.requestBreak(2);
+      this.pre = Math.max(0, this.pre + (closing ? -1 : selfClosing ? 0 : 1));
+      this.skipNewline = !closing;
+    } else if (BLOCK.has(name)) {
+      this.requestBreak(2);
+      if (name === "li" && !closing) this.prefix = "- ";
     }
   }
-  if (dropTag === null) emitText(html.slice(last));
-  if (line.trim() !== "") flushLine();
-  return out.join("\n").replace(/\n{3,}/g, "\n\n").replace(/^\n+|\n+$/g, "");
 }
