@@ -174,3 +174,15 @@ Deno.test("append: condition own / best code each turn exactly; best is never lo
     "condition",
   );
 });
+
+Deno.test("append: a conversation is searchable; hits name the turn's node and its exact text", async () => {
+  const chat = Memory.fromBytes((await conversation(r3, TURNS)).toBytes());
+  const hits = await r3.search("kittens sleep twenty hours", [chat], {
+    k: 1,
+    levels: ["paragraph"],
+    mode: "lexical",
+  });
+  assertEquals([hits[0].node, hits[0].text], [2, TURNS[1]]);
+  const hybrid = await r3.search("dogs bark loudly", [chat], { k: 5, levels: ["paragraph"] });
+  assert(hybrid.some((h) => h.node === 4 && h.text === TURNS[3]), JSON.stringify(hybrid));
+});
