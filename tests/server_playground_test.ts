@@ -88,6 +88,18 @@ Deno.test({
       const hits = await page.locator("#hits li").count();
       assert(hits >= 4 && hits <= 5, `${hits} hits`);
 
+      // A conversation: turns appended with alternating roles, read back exactly.
+      for (const turn of ["I am allergic to peanuts.", "Noted: no peanuts."]) {
+        await page.fill("#turn", turn);
+        await page.click("#append");
+        await page.locator("#status", { hasText: /appended$/ }).last().waitFor();
+        await page.locator("#turns li", { hasText: turn }).waitFor();
+      }
+      assertEquals(await page.locator("#turns li").allTextContents(), [
+        "user: I am allergic to peanuts.",
+        "assistant: Noted: no peanuts.",
+      ]);
+
       await Deno.mkdir("test-output", { recursive: true });
       await page.screenshot({ path: "test-output/playground.png", fullPage: true });
       assertEquals(external, [], "the page loaded something from elsewhere");

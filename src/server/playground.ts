@@ -83,6 +83,13 @@ The launch is planned for March. Marketing wants a demo.</textarea>
   <button id="search">Search</button></div>
   <ol id="hits"></ol>
 </section>
+<section class="card wide">
+  <h2>Conversation</h2>
+  <div class="row"><select id="role"><option>user</option><option>assistant</option></select>
+  <input id="turn" type="text" placeholder="A turn" value="I am allergic to peanuts.">
+  <button id="append">Append turn</button><span id="convinfo" class="score"></span></div>
+  <ol id="turns" start="0"></ol>
+</section>
 </main>
 <script>
 "use strict";
@@ -186,6 +193,24 @@ $("search").onclick = () => run($("search"), async () => {
     $("hits").append(li);
   }
   status(hits.length ? hits.length + " hits" : "no stored memories yet: press Store");
+});
+let conversation = null;
+$("append").onclick = () => run($("append"), async () => {
+  status("appending…");
+  if (!conversation) conversation = (await (await call("/v1/conversations", {})).json()).id;
+  await call("/v1/conversations/" + conversation + "/turns", { role: $("role").value, text: $("turn").value });
+  const res = await fetch("/v1/conversations/" + conversation + "?text=true&limit=100", { headers: headers() });
+  const conv = await res.json();
+  $("turns").innerHTML = "";
+  for (const t of conv.turns) {
+    const li = document.createElement("li");
+    const s = document.createElement("span"); s.className = "score"; s.textContent = t.role + ": ";
+    li.append(s, document.createTextNode(t.text));
+    $("turns").append(li);
+  }
+  $("convinfo").textContent = conv.turnCount + " turns · memory " + fmtBytes(conv.stateBytes) + " whatever the length";
+  $("role").value = $("role").value === "user" ? "assistant" : "user";
+  status("turn " + (conv.turnCount - 1) + " appended");
 });
 </script>
 </body></html>`;
