@@ -68,9 +68,13 @@ const CONDITIONS = ["conversation", "own", "best"];
 
 /** What appending needs of a loaded model (`R3Mem` hands its own). @internal */
 export interface AppendModel {
+  /** The model's configuration. */
   config: ModelConfig;
+  /** Its tokenizer. */
   tokenizer: Tokenizer;
+  /** SHA-256 of its weights. */
   fingerprint: string;
+  /** Its memory basis, if any. */
   basis: MemoryBasis | null;
   /** Runs the encoder (any backend). */
   model: ReversibleTransformer;
