@@ -25,16 +25,23 @@
  *
  * @module
  */
-import { decodeLexicalTerms, encodeLexicalTerms, type LexicalTerms } from "../search/lexical.ts";
+import { decodeLexicalTerms, type LexicalTerms } from "../search/lexical.ts";
 import { ApiError } from "./errors.ts";
 import { type Filter, matchesFilter } from "./filters.ts";
-import { decodeSearchKeys, encodeSearchKeys, type SearchKeys } from "./search_index.ts";
-import { dataKeyOf, PENDING, type Pending, ROOT, settlePending } from "./store_pending.ts";
-import { chunk, CHUNKS_PER_COMMIT, commit, readChunks } from "./store_chunks.ts";
+import { decodeSearchKeys, type SearchKeys } from "./search_index.ts";
+import {
+  dataKeyOf,
+  PENDING,
+  type Pending,
+  ROOT,
+  settlePending,
+  type Staged,
+  stageData,
+} from "./store_pending.ts";
+import { readChunks } from "./store_chunks.ts";
 import type {
   ListOptions,
   MemoryChange,
-  MemoryData,
   MemoryRecord,
   NewMemory,
   Page,
@@ -56,13 +63,6 @@ export interface StoredMemory extends MemoryRecord {
   keyChunks: number;
   /** Number of term-count chunks; absent or 0: no words to search. */
   lexChunks?: number;
-}
-
-/** Chunks written (or added to `op`) for a commit that will make them visible. */
-interface Staged {
-  op: Deno.AtomicOperation;
-  marker?: Deno.KvKey;
-  counts: { blobChunks: number; keyChunks: number; lexChunks: number };
 }
 
 const EXPIRY = "~expiry";
@@ -143,7 +143,7 @@ export class MemoryStore implements Store {
     const seq = Math.max(lastSeq + 1, Date.now() * 1000);
     lastSeq = seq;
     const createdAt = memory.createdAt ?? new Date(Math.floor(seq / 1000)).toISOString();
-    const staged = await this.#stage(ns, id, dataKey, memory);
+    const staged = await stageData(this.kv, ns, id, dataKey, memory);
     const rec: StoredMemory = {
       id,
       createdAt,
@@ -195,7 +195,7 @@ export class MemoryStore implements Store {
     let op = this.kv.atomic();
     if (change.data) {
       const dataKey = crypto.randomUUID();
-      staged = await this.#stage(ns, id, dataKey, change.data);
+      staged = await stageData(this.kv, ns, id, dataKey, change.data);
       Object.assign(next, { dataKey, stats: change.data.stats, model: change.data.model });
       Object.assign(next, staged.counts);
       op = staged.op;
@@ -363,35 +363,6 @@ export class MemoryStore implements Store {
   /** Closes the database. */
   close(): void {
     this.kv.close();
-  }
-
-  // Writes a memory's chunks (or adds them to the returned commit when they fit in it).
-  async #stage(ns: string, id: string, dataKey: string, data: MemoryData): Promise<Staged> {
-    const blob = chunk(data.bytes);
-    const keys = chunk(encodeSearchKeys(data.keys));
-    const lex = data.lexical ? chunk(encodeLexicalTerms(data.lexical)) : [];
-    const writes: [Deno.KvKey, Uint8Array][] = [];
-    for (const [part, chunks] of [["blob", blob], ["keys", keys], ["lex", lex]] as const) {
-      chunks.forEach((c, i) => writes.push([[ROOT, ns, part, dataKey, i], c]));
-    }
-    const op = this.kv.atomic();
-    let marker: Deno.KvKey | undefined;
-    if (writes.length > CHUNKS_PER_COMMIT) {
-      // Too big for one commit: chunks first, under a marker, then the record.
-      marker = [ROOT, PENDING, dataKey];
-      const pending: Pending = { ns, id, at: Date.now(), data: [dataKey] };
-      await commit(this.kv.atomic().set(marker, pending));
-      for (let i = 0; i < writes.length; i += CHUNKS_PER_COMMIT) {
-        const batch = this.kv.atomic();
-        for (const [k, v] of writes.slice(i, i + CHUNKS_PER_COMMIT)) batch.set(k, v);
-        await commit(batch);
-      }
-      op.delete(marker);
-    } else {
-      for (const [k, v] of writes) op.set(k, v);
-    }
-    const counts = { blobChunks: blob.length, keyChunks: keys.length, lexChunks: lex.length };
-    return { op, marker, counts };
   }
 
   // Deletes a memory when `allowed` says so: record and index first, atomically, then its data.

@@ -1,12 +1,16 @@
 /**
- * Markers of writes and deletes in progress in the KV store (`./store.ts`), and how one is
- * settled: the chunks no record refers to any more are removed. A process that dies between
- * the commits of a write or delete leaves a marker; the store settles it when it opens. Private
- * to the KV store.
+ * Writes and deletes in progress in the KV store (`./store.ts`): a memory's chunks staged before
+ * the commit that makes them visible, the markers of writes and deletes that span commits, and
+ * how a marker is settled (the chunks no record refers to any more are removed). A process that
+ * dies between the commits of a write or delete leaves a marker; the store settles it when it
+ * opens. Private to the KV store.
  *
  * @module
  */
-import { deletePrefixes } from "./store_chunks.ts";
+import { encodeLexicalTerms } from "../search/lexical.ts";
+import { encodeSearchKeys } from "./search_index.ts";
+import { chunk, CHUNKS_PER_COMMIT, commit, deletePrefixes } from "./store_chunks.ts";
+import type { MemoryData } from "./store_types.ts";
 
 /**
  * First element of every key the store writes.
@@ -113,4 +117,72 @@ export async function settlePending(kv: Deno.Kv, markerKey: Deno.KvKey): Promise
   const removed = await deletePrefixes(kv, prefixes);
   await kv.delete(markerKey);
   return removed > 0;
+}
+
+/** Chunks written (or added to `op`) for the commit that will make them visible. */
+export interface Staged {
+  /** The commit to finish: it holds the chunks, or deletes the marker they were written under. */
+  op: Deno.AtomicOperation;
+  /** The marker of chunks written ahead (absent: they are in `op`). */
+  marker?: Deno.KvKey;
+  /** Chunk counts for the record. */
+  counts: { blobChunks: number; keyChunks: number; lexChunks: number };
+}
+
+/**
+ * Writes a memory's chunks under `dataKey`: into the returned commit when they fit in one,
+ * otherwise in commits of their own under a marker that the returned commit deletes.
+ *
+ * @param kv The database.
+ * @param ns Namespace.
+ * @param id The memory's id.
+ * @param dataKey Key of the chunks.
+ * @param data Bytes, search keys, term counts.
+ * @returns The commit to finish with the record, and the counts.
+ *
+ * @example
+ * ```ts
+ * import { stageData } from "./store_pending.ts";
+ * const kv = await Deno.openKv(":memory:");
+ * const keys = { dim: 1, levels: ["document" as const], keys: new Float32Array([1]) };
+ * const stats = { bytes: 1, nodes: { document: 1, paragraph: 0, sentence: 0 }, slots: 1,
+ *   residualBytes: 0, textBytes: 1, ratio: 1 };
+ * const staged = await stageData(kv, "ns", "a", "a", { bytes: new Uint8Array(1), stats, keys, model: "m" });
+ * await staged.op.commit();
+ * console.log(staged.counts); // { blobChunks: 1, keyChunks: 1, lexChunks: 0 }
+ * kv.close();
+ * ```
+ */
+export async function stageData(
+  kv: Deno.Kv,
+  ns: string,
+  id: string,
+  dataKey: string,
+  data: MemoryData,
+): Promise<Staged> {
+  const blob = chunk(data.bytes);
+  const keys = chunk(encodeSearchKeys(data.keys));
+  const lex = data.lexical ? chunk(encodeLexicalTerms(data.lexical)) : [];
+  const writes: [Deno.KvKey, Uint8Array][] = [];
+  for (const [part, chunks] of [["blob", blob], ["keys", keys], ["lex", lex]] as const) {
+    chunks.forEach((c, i) => writes.push([[ROOT, ns, part, dataKey, i], c]));
+  }
+  const op = kv.atomic();
+  let marker: Deno.KvKey | undefined;
+  if (writes.length > CHUNKS_PER_COMMIT) {
+    // Too big for one commit: chunks first, under a marker, then the record.
+    marker = [ROOT, PENDING, dataKey];
+    const pending: Pending = { ns, id, at: Date.now(), data: [dataKey] };
+    await commit(kv.atomic().set(marker, pending));
+    for (let i = 0; i < writes.length; i += CHUNKS_PER_COMMIT) {
+      const batch = kv.atomic();
+      for (const [k, v] of writes.slice(i, i + CHUNKS_PER_COMMIT)) batch.set(k, v);
+      await commit(batch);
+    }
+    op.delete(marker);
+  } else {
+    for (const [k, v] of writes) op.set(k, v);
+  }
+  const counts = { blobChunks: blob.length, keyChunks: keys.length, lexChunks: lex.length };
+  return { op, marker, counts };
 }
