@@ -1,11 +1,14 @@
 /**
  * Load test of the HTTP server on loopback: requests/s and p50/p99 latency for compressing
- * 1 KB messages and for search, with the error count. A bounded run: a fixed number of
- * requests per scenario and a time cap.
+ * 1 KB messages and for search (hybrid, and memory keys alone), with the error count; then the
+ * mixed run (`./_mixed.ts`): `--mixed-count` documents of `--mixed-bytes` stored at once while
+ * 1 KB compressions keep coming, with the server's peak RSS. A bounded run: a fixed number of
+ * requests per scenario and time caps.
  *
  * ```
  * deno task bench:server [--url http://127.0.0.1:8787] [--token T] [--requests 200]
- *   [--concurrency 4] [--time-cap 60] [--seed-memories 20] [--model random|default|PATH] [--json]
+ *   [--concurrency 4] [--time-cap 60] [--seed-memories 20] [--model random|default|PATH]
+ *   [--mixed-count 20] [--mixed-bytes 1000000] [--mixed-cap 120] [--json]
  * ```
  *
  * Without `--url` it starts `server.ts` itself on a free port (a random model unless told
@@ -16,6 +19,7 @@
 import { parseArgs } from "node:util";
 import { type Align, renderTable } from "./_table.ts";
 import { spawnServer, writeRandomModel } from "../src/server/process.ts";
+import { type MixedResult, runMixed } from "./_mixed.ts";
 
 /** Command-line options. */
 export interface BenchOptions {
@@ -33,6 +37,12 @@ export interface BenchOptions {
   seedMemories: number;
   /** For a started server: `random`, `default`, or a weights path. */
   model: string;
+  /** Large documents of the mixed run (0: no mixed run). */
+  mixedCount: number;
+  /** Bytes of each. */
+  mixedBytes: number;
+  /** Seconds the mixed run's small requests may run. */
+  mixedCapS: number;
   /** Print JSON instead of a table. */
   json: boolean;
 }
@@ -78,12 +88,17 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       "time-cap": { type: "string", default: "60" },
       "seed-memories": { type: "string", default: "20" },
       model: { type: "string", default: "random" },
+      "mixed-count": { type: "string", default: "20" },
+      "mixed-bytes": { type: "string", default: "1000000" },
+      "mixed-cap": { type: "string", default: "120" },
       json: { type: "boolean", default: false },
     },
   });
-  const int = (name: string, v: string) => {
+  const int = (name: string, v: string, min = 1) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer`);
+    if (!Number.isInteger(n) || n < min) {
+      throw new TypeError(`--${name} must be an integer of at least ${min}`);
+    }
     return n;
   };
   return {
@@ -94,6 +109,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     timeCapS: int("time-cap", values["time-cap"]),
     seedMemories: int("seed-memories", values["seed-memories"]),
     model: values.model,
+    mixedCount: int("mixed-count", values["mixed-count"], 0),
+    mixedBytes: int("mixed-bytes", values["mixed-bytes"]),
+    mixedCapS: int("mixed-cap", values["mixed-cap"]),
     json: values.json,
   };
 }
@@ -139,7 +157,8 @@ export function message(i: number, bytes = 1024): string {
 }
 
 /**
- * Runs `count` requests, `concurrency` at a time, until done or `capS` seconds have passed.
+ * Runs `count` requests, `concurrency` at a time, until done, `capS` seconds have passed, or
+ * `stop()` says so.
  *
  * @example
  * ```ts
@@ -154,6 +173,7 @@ export async function runScenario(
   concurrency: number,
   capS: number,
   send: (i: number) => Promise<boolean>,
+  stop: () => boolean = () => false,
 ): Promise<ScenarioResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -162,7 +182,7 @@ export async function runScenario(
   const start = performance.now();
   const deadline = start + capS * 1000;
   const lane = async () => {
-    while (next < count) {
+    while (next < count && !stop()) {
       if (performance.now() > deadline) {
         capped = true;
         return;
@@ -209,6 +229,7 @@ async function main(): Promise<void> {
   let url = options.url;
   let stop: (() => Promise<void>) | undefined;
   let modelNote = "the running server's model";
+  let pid: number | undefined;
   if (!url) {
     const dir = await Deno.makeTempDir({ prefix: "r3mem-bench-" });
     const weights = options.model === "random"
@@ -224,6 +245,7 @@ async function main(): Promise<void> {
       },
     });
     url = server.url;
+    pid = server.child.pid;
     stop = async () => {
       await server.stop();
       await Deno.remove(dir, { recursive: true });
@@ -259,15 +281,55 @@ async function main(): Promise<void> {
       }
     }
     const queries = ["When is the meeting?", "budget review", "launch demo in March", "notes"];
-    results.push(
-      await runScenario(
-        `search (${seeded} memories, k=5)`,
-        options.requests,
-        options.concurrency,
-        options.timeCapS,
-        (i) => post("/v1/search", { query: queries[i % queries.length], k: 5 }),
-      ),
-    );
+    for (const mode of ["hybrid", "keys"]) {
+      results.push(
+        await runScenario(
+          `search ${mode} (${seeded} memories, k=5)`,
+          options.requests,
+          options.concurrency,
+          options.timeCapS,
+          (i) => post("/v1/search", { query: queries[i % queries.length], k: 5, mode }),
+        ),
+      );
+    }
+    let mixed: MixedResult | undefined;
+    if (options.mixedCount > 0) {
+      const large = (i: number) => {
+        let text = "";
+        for (let k = 0; text.length < options.mixedBytes; k++) {
+          text += message(20_000 + i * 1000 + k, 4096) + "\n\n";
+        }
+        return text.slice(0, options.mixedBytes);
+      };
+      mixed = await runMixed(
+        {
+          largeCount: options.mixedCount,
+          largeBytes: options.mixedBytes,
+          concurrency: options.concurrency,
+          capS: options.mixedCapS,
+          pid,
+        },
+        async (i) => {
+          const res = await fetch(`${url}/v1/memories`, {
+            method: "POST",
+            headers,
+            body: JSON.stringify({ text: large(i), metadata: { bench: "large" } }),
+          });
+          await res.arrayBuffer();
+          return res.status;
+        },
+        (capS, done) =>
+          runScenario(
+            `compress 1 KB beside ${options.mixedCount} × ${options.mixedBytes} B stores`,
+            1_000_000,
+            options.concurrency,
+            capS,
+            (i) => post("/v1/compress", { text: message(30_000 + i) }),
+            done,
+          ),
+      );
+      results.push(mixed.small);
+    }
     const info = {
       url,
       model: health.model,
@@ -279,8 +341,15 @@ async function main(): Promise<void> {
       timeCapS: options.timeCapS,
       cores: navigator.hardwareConcurrency,
     };
+    const large = mixed && {
+      stored: mixed.largeStored,
+      failed: mixed.largeFailed,
+      pending: mixed.largePending,
+      seconds: mixed.largeSeconds,
+      peakRssMb: mixed.peakRssMb,
+    };
     if (options.json) {
-      console.log(JSON.stringify({ ...info, results }, null, 2));
+      console.log(JSON.stringify({ ...info, results, large }, null, 2));
     } else {
       console.log(
         `r3mem server bench: ${url}, model ${String(health.model).slice(0, 12)}… (${modelNote}), ` +
@@ -300,6 +369,13 @@ async function main(): Promise<void> {
         ]),
         align,
       ));
+      if (large) {
+        console.log(
+          `large documents: ${large.stored} stored, ${JSON.stringify(large.failed)} failed, ` +
+            `${large.pending} still running after ${large.seconds.toFixed(1)} s; server peak RSS ` +
+            `${large.peakRssMb === null ? "not measured" : `${large.peakRssMb.toFixed(0)} MB`}`,
+        );
+      }
     }
   } finally {
     await stop?.();
