@@ -8,6 +8,8 @@ import { WorkerPool } from "../src/server/worker_pool.ts";
 import { MemoryStore } from "../src/server/store.ts";
 import { LARGE_JOB_CHARS } from "../src/server/job_queue.ts";
 import { createTestApp, json, randomEngine } from "../src/server/testing.ts";
+import { configFromEnv } from "../src/server/config.ts";
+import { spawnServer, writeRandomModel } from "../src/server/process.ts";
 import { expectError } from "./_server.ts";
 
 const weights = await buildRandomModel({ seed: 1 });
@@ -121,5 +123,67 @@ Deno.test("each namespace is rate limited: 429 with Retry-After; others are not 
     assertEquals((await t.app.request("/healthz")).status, 200); // not limited
   } finally {
     t.close();
+  }
+});
+
+Deno.test("configFromEnv: deadline from the body limit, queue, rate limit, purge interval", () => {
+  const none = configFromEnv(() => undefined);
+  assertEquals(
+    [none.deadlineMs, none.maxQueue, none.rateLimit, none.purgeIntervalS],
+    [141_072, 256, { perSecond: 50, burst: 100 }, 60],
+  );
+  const env: Record<string, string> = {
+    R3MEM_MAX_BODY_BYTES: "80000",
+    R3MEM_MAX_QUEUE: "8",
+    R3MEM_RATE_LIMIT: "2.5:7",
+    R3MEM_PURGE_INTERVAL_S: "5",
+  };
+  const set = configFromEnv((n) => env[n]);
+  assertEquals(
+    [set.deadlineMs, set.maxQueue, set.rateLimit, set.purgeIntervalS],
+    [20_000, 8, { perSecond: 2.5, burst: 7 }, 5],
+  );
+  assertEquals(
+    configFromEnv((n) => (n === "R3MEM_RATE_LIMIT" ? "0" : undefined)).rateLimit,
+    undefined,
+  );
+  for (const [name, value] of [["R3MEM_RATE_LIMIT", "fast"], ["R3MEM_DEADLINE_MS", "0"]]) {
+    let message = "";
+    try {
+      configFromEnv((n) => (n === name ? value : undefined));
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert(message.includes(name), `${name}=${value}: "${message}"`);
+  }
+});
+
+Deno.test("the real server takes R3MEM_DEADLINE_MS and R3MEM_RATE_LIMIT from its environment", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r3mem-limits-" });
+  const server = await spawnServer({
+    env: {
+      R3MEM_WEIGHTS: await writeRandomModel(dir),
+      R3MEM_KV_PATH: `${dir}/kv/db.kv`,
+      R3MEM_WORKERS: "1",
+      R3MEM_DEADLINE_MS: "300",
+      R3MEM_RATE_LIMIT: "0.1:2",
+    },
+  });
+  try {
+    const post = (body: unknown) =>
+      fetch(`${server.url}/v1/memories`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    await expectError(post({ text: LARGE }), 504, "timeout", "300 ms");
+    const list = await fetch(`${server.url}/v1/memories`);
+    assertEquals((await list.json()).memories, []); // the timed-out store left nothing
+    const third = await post({ text: "Over the limit." });
+    assertEquals(third.headers.get("retry-after"), "10");
+    await expectError(third, 429, "rate_limited");
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
