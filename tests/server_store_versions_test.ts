@@ -15,7 +15,7 @@ const STATS: MemoryStats = {
   ratio: 0,
 };
 const KEYS: SearchKeys = { dim: 2, levels: ["document"], keys: new Float32Array([0.6, 0.8]) };
-const LEX = { terms: ["peanut"], lengths: new Uint32Array([1]), counts: [[[0, 1]]] };
+const LEX = { terms: ["peanut"], lengths: [1], counts: [[0, 1]] };
 
 function bytesOf(n: number, fill: number): Uint8Array {
   return new Uint8Array(n).fill(fill);
@@ -37,7 +37,8 @@ const data = (n: number, fill: number) => ({
 Deno.test("versions: large updates span commits; old bytes stay, old index goes; delete takes all", async () => {
   const store = await MemoryStore.open(":memory:");
   try {
-    const rec = await store.put("ns", { ...data(10, 1), lexical: LEX as never });
+    const rec = await store.put("ns", { ...data(10, 1), lexical: LEX });
+    assertEquals((await store.getLexical("ns", rec.id))?.terms, ["peanut"]);
     const v2 = await store.update("ns", rec.id, { data: data(700_000, 2) }); // 12 chunks
     assertEquals(v2?.version, 2);
     await store.update("ns", rec.id, { metadata: { v: 3 } });

@@ -11,6 +11,9 @@
  *   whether or not {@link Store.purgeExpired} has removed it yet.
  * - Namespaces never see each other's memories.
  *
+ * `tests/_store_contract.ts` states the contract as tests that use this interface only; a new
+ * store runs them with `storeContract(name, open)`.
+ *
  * @module
  */
 import type { MemoryStats } from "../codec/memory.ts";
