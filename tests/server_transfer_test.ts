@@ -125,7 +125,11 @@ Deno.test("import: no good line, no lines, or the wrong content type are 4xx and
     await unchanged(t, async () => {
       await expectError(importBody(t, "{bad\n[]\n"), 400, "bad_input", "line 1");
       await expectError(importBody(t, "\n\n"), 400, "bad_input", "no lines");
-      await expectError(importBody(t, "x", { "Content-Type": "text/csv" }), 415, "unsupported_media_type");
+      await expectError(
+        importBody(t, "x", { "Content-Type": "text/csv" }),
+        415,
+        "unsupported_media_type",
+      );
       const msg = await expectError(importBody(t, '{"memory": "AAAA"}'), 400, "bad_input");
       assert(msg.startsWith("No line was imported: line 1: "), msg);
     });
