@@ -35,6 +35,8 @@ const HELP = `Usage: deno task eval [options]
   --recon-spans N     spans reconstructed per tokens-per-slot ratio (default 96)
   --refine-spans N    spans refined per tokens-per-slot ratio (default 4)
   --refine-steps LIST refinement budgets in Adam steps per memory (default 0,50,100,200,400)
+  --refine-per-slot LIST  tokens per slot of the refined spans (default 2,4,8)
+  --refine-lr X       refinement's peak learning rate (default: compress's, 1)
   --pool N            paragraphs in the retrieval pool (default 300)
   --seed N            seed of the retrieval queries' word dropping (default 1)
   --metrics LIST      comma-separated subset of ${METRICS.join(",")} (default all)
@@ -90,6 +92,8 @@ export async function main(args: string[]): Promise<number> {
       "recon-spans": { type: "string" },
       "refine-spans": { type: "string" },
       "refine-steps": { type: "string" },
+      "refine-per-slot": { type: "string" },
+      "refine-lr": { type: "string" },
       pool: { type: "string" },
       seed: { type: "string" },
       metrics: { type: "string" },
@@ -122,6 +126,14 @@ export async function main(args: string[]): Promise<number> {
     docBytes: intFlag(a["doc-bytes"], "--doc-bytes"),
     reconSpans: intFlag(a["recon-spans"], "--recon-spans"),
     refineSpans: intFlag(a["refine-spans"], "--refine-spans"),
+    refineTokensPerSlot: a["refine-per-slot"]?.split(",").map((s) => {
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n < 1) {
+        throw new UsageError(`--refine-per-slot takes integers ≥ 1, got "${s}"`);
+      }
+      return n;
+    }),
+    refineLr: a["refine-lr"] === undefined ? undefined : Number(a["refine-lr"]),
     refineSteps: a["refine-steps"]?.split(",").map((s) => {
       const n = Number(s.trim());
       if (!Number.isInteger(n) || n < 0) {

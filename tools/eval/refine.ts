@@ -54,6 +54,7 @@ export interface RefineCurve {
  * @param weights The model's weights file (the refiner dequantizes its matrices).
  * @param spans Token spans of one length.
  * @param budgets Steps per memory, e.g. `[0, 50, 100, 200, 400]`.
+ * @param lr Peak learning rate (default: `compress`'s).
  * @returns The curve.
  *
  * @example
@@ -71,6 +72,7 @@ export async function refinementCurve(
   weights: Uint8Array,
   spans: number[][],
   budgets: number[],
+  lr?: number,
 ): Promise<RefineCurve> {
   const file = await loadWeightsFrom(weights);
   const refiner = new MemoryRefiner(
@@ -88,7 +90,7 @@ export async function refinementCurve(
       const times: number[] = [];
       for (const [i, span] of spans.entries()) {
         const t0 = performance.now();
-        const r = refiner.refine(Int32Array.from(span), starts[i], { steps });
+        const r = refiner.refine(Int32Array.from(span), starts[i], { steps, lr });
         times.push(performance.now() - t0);
         const memory = storedMemory(m.config, r.memory);
         const decoded = greedyDecode(m.model, memory, span.length);

@@ -38,6 +38,7 @@ import {
 } from "./format_size.ts";
 import { loadWordNet, paraphrase, WORDNET_DIR } from "./paraphrase.ts";
 import { formatRefine, type RefineCurve, refinementCurve } from "./refine.ts";
+import { DEFAULT_REFINE_LR } from "../../src/train/refine_budget.ts";
 import {
   conversationMetrics,
   type ConversationReport,
@@ -64,6 +65,8 @@ export interface EvalOptions {
   refineTokensPerSlot?: number[];
   /** Refinement budgets, Adam steps per memory. Default `[0, 50, 100, 200, 400]`. */
   refineSteps?: number[];
+  /** Refinement's peak learning rate. Default: `compress`'s (`DEFAULT_REFINE_LR`). */
+  refineLr?: number;
   /** Paragraphs in the retrieval pool. Default 300. */
   poolSize?: number;
   /** Seed of the query word dropping. Default 1. */
@@ -181,6 +184,7 @@ export async function runEval(
     refineSpans: options.refineSpans ?? 4,
     refineTokensPerSlot: options.refineTokensPerSlot ?? [2, 4, 8],
     refineSteps: options.refineSteps ?? [0, 50, 100, 200, 400],
+    refineLr: options.refineLr ?? DEFAULT_REFINE_LR,
     tokensPerSlot: options.tokensPerSlot ?? [4, 8, 16],
     poolSize: options.poolSize ?? 300,
     seed: options.seed ?? 1,
@@ -286,7 +290,7 @@ export async function runEval(
       const spans = pickSpans(seqs, length, settings.refineSpans);
       report.refine[String(k)] = await timed(
         `refine_${k}`,
-        () => refinementCurve(m, m.weights, spans, settings.refineSteps),
+        () => refinementCurve(m, m.weights, spans, settings.refineSteps, settings.refineLr),
       );
       log(`eval: refine ${k}/slot: ${spans.length} spans of ${length} tokens`);
     }
