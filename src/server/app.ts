@@ -175,9 +175,9 @@ export function createApp(options: AppOptions): R3MemApp {
   });
 
   app.openapi(compressRoute, async (c) => {
-    const { text, lossless, slots } = c.req.valid("json");
+    const { text, lossless, slots, refine } = c.req.valid("json");
     const signal = c.get("signal");
-    const { bytes, stats } = await engine.compress(text, { lossless, slots, signal });
+    const { bytes, stats } = await engine.compress(text, { lossless, slots, refine, signal });
     return c.json({ memory: toBase64(bytes), stats }, 200);
   });
 
@@ -205,10 +205,15 @@ export function createApp(options: AppOptions): R3MemApp {
 
   app.openapi(createMemoryRoute, async (c) => {
     const body = c.req.valid("json");
-    const { text, metadata, lossless, slots, user_id, agent_id, run_id } = body;
+    const { text, metadata, lossless, slots, refine, user_id, agent_id, run_id } = body;
     checkMetadata(metadata);
     const expiresAt = expiryOf(body, Date.now()) ?? undefined;
-    const compressed = await engine.compress(text, { lossless, slots, signal: c.get("signal") });
+    const compressed = await engine.compress(text, {
+      lossless,
+      slots,
+      refine,
+      signal: c.get("signal"),
+    });
     const rec = await store.put(c.get("namespace"), {
       ...compressed,
       model: engine.fingerprint,

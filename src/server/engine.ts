@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { RefineBudget } from "../train/refine_budget.ts";
 import { Memory, type MemoryStats } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
 import type { LexicalTerms } from "../search/lexical.ts";
@@ -33,6 +34,11 @@ export interface EngineCompressOptions {
    * lossless archive that search cannot find.
    */
   slots?: "code" | "all" | "document" | "none";
+  /**
+   * Refine the stored memories against the decoder (see `CompressOptions.refine`): steps per
+   * memory and a time budget. Runs past the request's deadline are cancelled like any job.
+   */
+  refine?: RefineBudget;
   /** Aborting it cancels the job (in the worker, if it runs); it then fails with its reason. */
   signal?: AbortSignal;
 }
@@ -90,18 +96,19 @@ export interface Engine {
  * import { R3Mem } from "../r3mem.ts";
  * import { buildRandomModel } from "../model/random_model.ts";
  * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
- * const c = compressToBytes(r3, "Hello.", {});
+ * const c = await compressToBytes(r3, "Hello.", {});
  * console.log(c.stats.bytes === c.bytes.length); // true
  * ```
  */
-export function compressToBytes(
+export async function compressToBytes(
   r3: R3Mem,
   text: string,
   options: EngineCompressOptions,
-): Compressed {
-  const memory = r3.compressSync(text, {
+): Promise<Compressed> {
+  const memory = await r3.compress(text, {
     lossless: options.lossless ?? true,
     ...(options.slots ? { slots: options.slots } : {}),
+    ...(options.refine ? { refine: options.refine } : {}),
   });
   return indexed(r3, memory, memory.toBytes());
 }
@@ -120,7 +127,7 @@ export function compressToBytes(
  * import { R3Mem } from "../r3mem.ts";
  * import { buildRandomModel } from "../model/random_model.ts";
  * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
- * const c = compressToBytes(r3, "Peanuts again.", {});
+ * const c = await compressToBytes(r3, "Peanuts again.", {});
  * const again = indexBytes(r3, c.bytes);
  * console.log(again.lexical?.terms.length === c.lexical?.terms.length); // true
  * ```
@@ -158,7 +165,8 @@ function indexed(r3: R3Mem, memory: Memory, bytes: Uint8Array): Compressed {
  * import { buildRandomModel } from "../model/random_model.ts";
  * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
  * let text = "";
- * for await (const piece of reconstructBytes(r3, compressToBytes(r3, "Hi.", {}).bytes, {})) text += piece;
+ * const { bytes } = await compressToBytes(r3, "Hi.", {});
+ * for await (const piece of reconstructBytes(r3, bytes, {})) text += piece;
  * console.log(text); // "Hi."
  * ```
  */
@@ -254,7 +262,7 @@ export class LocalEngine implements Engine {
 }
 
 // Runs a job on this thread unless the signal is already aborted (it cannot stop one midway).
-function run<T>(signal: AbortSignal | undefined, job: () => T): Promise<T> {
+function run<T>(signal: AbortSignal | undefined, job: () => T | Promise<T>): Promise<T> {
   try {
     signal?.throwIfAborted();
     return Promise.resolve(job());

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { MAX_REFINE_STEPS } from "../train/refine_budget.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { ExpiryFields, ScopeFields } from "./filter_schema.ts";
 
@@ -115,6 +116,33 @@ export const Slots = z.enum(["code", "all", "document", "none"], {
     "has a memory basis): compact, the document memory as a 4-bit code, smaller than " +
     'brotli-11; "all" (the default when lossy): int8 slots on every node; "document": on the ' +
     'document only; "none": a compact lossless archive, which search cannot find',
+});
+
+/** Refinement of the stored memories at compress time (`CompressOptions.refine`). */
+export const Refine = z.object({
+  steps: z.number({ error: "refine.steps must be a number" }).int("refine.steps must be an integer")
+    .min(0, "refine.steps must be at least 0").max(
+      MAX_REFINE_STEPS,
+      `refine.steps must be at most ${MAX_REFINE_STEPS}`,
+    )
+    .optional(),
+  ms: z.number({ error: "refine.ms must be a number" }).positive("refine.ms must be positive")
+    .optional(),
+  lr: z.number({ error: "refine.lr must be a number" }).positive("refine.lr must be positive")
+    .max(10, "refine.lr must be at most 10").optional(),
+}, {
+  error: (issue) =>
+    issue.code === "unrecognized_keys"
+      ? `refine has an unknown field: ${
+        (issue as { keys?: string[] }).keys?.join(", ")
+      } (steps, ms, lr)`
+      : "refine must be an object {steps?, ms?, lr?}",
+}).strict().optional().openapi({
+  description: "Refine each stored memory by gradient steps against the decoder, so that the " +
+    'memory alone gives the text back (greedy reconstruction). Needs slots "all" or ' +
+    '"document". steps: per memory (default 200); ms: time budget for the whole request; lr: ' +
+    "peak learning rate (default 1). Slow: seconds per sentence; a request past the server's " +
+    "deadline is cancelled (504).",
 });
 
 /** Caller's metadata: a JSON object. */
@@ -233,6 +261,7 @@ export const compressRoute = createRoute({
               description: "Keep the residual that restores the exact text (default true)",
             }),
             slots: Slots,
+            refine: Refine,
           }),
         },
       },
@@ -326,6 +355,7 @@ export const createMemoryRoute = createRoute({
             metadata: Metadata.optional(),
             lossless: z.boolean({ error: "lossless must be a boolean" }).optional(),
             slots: Slots,
+            refine: Refine,
             ...ScopeFields,
             ...ExpiryFields,
           }),

@@ -27,7 +27,11 @@ function toWire(e: unknown): WireError {
 async function run(id: number, job: JobRequest, r3: R3Mem): Promise<void> {
   switch (job.op) {
     case "compress": {
-      const c = compressToBytes(r3, job.text, { lossless: job.lossless, slots: job.slots });
+      const c = await compressToBytes(r3, job.text, {
+        lossless: job.lossless,
+        slots: job.slots,
+        refine: job.refine,
+      });
       return post({ type: "result", id, value: c }, [
         c.bytes.buffer as ArrayBuffer,
         c.keys.keys.buffer as ArrayBuffer,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { RefineBudget } from "../train/refine_budget.ts";
 import { FormatError, InputError, ModelMismatchError, R3MemError } from "../errors.ts";
 import type {
   Compressed,
@@ -26,6 +27,7 @@ export type JobRequest =
     text: string;
     lossless: boolean;
     slots?: "code" | "all" | "document" | "none";
+    refine?: RefineBudget;
   }
   | { op: "reconstruct"; bytes: Uint8Array; node: number }
   | { op: "index"; bytes: Uint8Array }
@@ -171,6 +173,7 @@ export class WorkerPool implements Engine {
       text,
       lossless: options.lossless ?? true,
       slots: options.slots,
+      refine: options.refine,
     }, { signal: options.signal });
     return value as Compressed;
   }
