@@ -9,12 +9,7 @@ import { Tokenizer } from "../src/model/tokenizer.ts";
 import { writeMasterFile } from "../src/train/checkpoint.ts";
 import { TrainEngine } from "../src/train/engine.ts";
 import { initParams, Rng } from "../src/train/params.ts";
-import {
-  decodeWindows,
-  greedyDecodeF32,
-  optimizeSlots,
-  spanLoss,
-} from "../src/train/slots.ts";
+import { decodeWindows, greedyDecodeF32, optimizeSlots, spanLoss } from "../src/train/slots.ts";
 import { type CapacityReport, main, pickNestedSpans } from "../tools/capacity.ts";
 import { buildRandomModel } from "../src/model/random_model.ts";
 import {

@@ -11,7 +11,6 @@ import { readWeights } from "../src/model/weights_format.ts";
 import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
 import { parseRefine } from "../src/train/refine_budget.ts";
 import { MemoryRefiner } from "../src/train/refiner.ts";
-import { spanLoss } from "../src/train/slots.ts";
 import { assert, assertEquals, assertRejects, assertThrowsMessage } from "./_assert.ts";
 
 Deno.test("refine option: defaults, numbers, budgets; malformed ones are InputErrors", () => {

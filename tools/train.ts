@@ -338,7 +338,9 @@ async function main(): Promise<number> {
       recipe.stage2.steps = st.totalSteps;
       resumed.m.clear();
       resumed.v.clear();
-      log(`--extend2: stage 2 continues from step ${st.step}${more > 0 ? ` for ${more} steps` : ""}`);
+      log(
+        `--extend2: stage 2 continues from step ${st.step}${more > 0 ? ` for ${more} steps` : ""}`,
+      );
     }
     log(
       `resuming from ${resumedFrom}: stage ${
