@@ -66,7 +66,7 @@ export { type EncodeOptions, Tokenizer } from "./src/model/tokenizer.ts";
 export type { BackendChoice } from "./src/backend/webgpu/choose.ts";
 export type { SearchMode } from "./src/search/fusion.ts";
 export type { LexicalTerms } from "./src/search/lexical.ts";
-export type { RefineBudget } from "./src/train/refine_budget.ts";
+export type { RefineBudget } from "./src/refine_budget.ts";
 export { type AppendOptions, conversationState, conversationTurn } from "./src/append.ts";
 
 let defaultModel: Promise<R3Mem> | undefined;

@@ -31,8 +31,11 @@ import {
   type Tensor,
   type WeightsFile,
 } from "./model/weights_format.ts";
-import { parseRefine, type RefineBudget } from "./train/refine_budget.ts";
+import { parseRefine, type RefineBudget } from "./refine_budget.ts";
 import type { MemoryRefiner } from "./train/refiner.ts";
+
+// Loaded on the first compress with `refine` (see #loadRefiner).
+const REFINER_MODULE = new URL("./train/refiner.ts", import.meta.url).href;
 
 /** Where the embedded default model lives. */
 export const DEFAULT_WEIGHTS_URL: URL = new URL("../weights/r3mem-default.r3w", import.meta.url);
@@ -337,8 +340,10 @@ export class R3Mem {
   // The refiner, loaded once (the trainer engine and its own WebAssembly backend, f32 kernels).
   #loadRefiner(): Promise<MemoryRefiner> {
     this.#refiner ??= (async () => {
+      // A specifier Deno cannot follow statically: the trainer's engine (~20 modules) is fetched
+      // only by callers that refine, not by every remote import of the library.
       const [{ MemoryRefiner }, { createWasmBackend }] = await Promise.all([
-        import("./train/refiner.ts"),
+        import(REFINER_MODULE) as Promise<typeof import("./train/refiner.ts")>,
         import("./backend/wasm/wasm_backend.ts"),
       ]);
       const backend = await createWasmBackend({ deterministic: false });

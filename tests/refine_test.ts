@@ -9,7 +9,7 @@ import { buildRandomModel } from "../src/model/random_model.ts";
 import { parseConfig } from "../src/model/config.ts";
 import { readWeights } from "../src/model/weights_format.ts";
 import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
-import { parseRefine } from "../src/train/refine_budget.ts";
+import { parseRefine } from "../src/refine_budget.ts";
 import { MemoryRefiner } from "../src/train/refiner.ts";
 import { assert, assertEquals, assertRejects, assertThrowsMessage } from "./_assert.ts";
 

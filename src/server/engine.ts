@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RefineBudget } from "../train/refine_budget.ts";
+import type { RefineBudget } from "../refine_budget.ts";
 import { Memory, type MemoryStats } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
 import type { LexicalTerms } from "../search/lexical.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MAX_REFINE_STEPS } from "../train/refine_budget.ts";
+import { MAX_REFINE_STEPS } from "../refine_budget.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { ExpiryFields, ScopeFields } from "./filter_schema.ts";
 

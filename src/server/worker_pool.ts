@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { RefineBudget } from "../train/refine_budget.ts";
+import type { RefineBudget } from "../refine_budget.ts";
 import { FormatError, InputError, ModelMismatchError, R3MemError } from "../errors.ts";
 import type {
   Compressed,

@@ -22,7 +22,7 @@ import { dequantizeRowsInt8, type Tensor } from "../model/weights_format.ts";
 import { DIRECTIONS } from "../model/weights.ts";
 import { TrainEngine } from "./engine.ts";
 import { MATRICES, paramSpecs } from "./params.ts";
-import { DEFAULT_REFINE_LR, DEFAULT_REFINE_STEPS, type RefineBudget } from "./refine_budget.ts";
+import { DEFAULT_REFINE_LR, DEFAULT_REFINE_STEPS, type RefineBudget } from "../refine_budget.ts";
 import { optimizeSlots } from "./slots.ts";
 
 export type { RefineBudget };

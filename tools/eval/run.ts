@@ -38,7 +38,7 @@ import {
 } from "./format_size.ts";
 import { loadWordNet, paraphrase, WORDNET_DIR } from "./paraphrase.ts";
 import { formatRefine, type RefineCurve, refinementCurve } from "./refine.ts";
-import { DEFAULT_REFINE_LR } from "../../src/train/refine_budget.ts";
+import { DEFAULT_REFINE_LR } from "../../src/refine_budget.ts";
 import {
   conversationMetrics,
   type ConversationReport,

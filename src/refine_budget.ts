@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InputError } from "../errors.ts";
+import { InputError } from "./errors.ts";
 
 /** A refinement budget: whichever of `steps` and `ms` runs out first ends it. */
 export interface RefineBudget {
