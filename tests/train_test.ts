@@ -408,6 +408,35 @@ Deno.test("train: stage-2 samples carry a query: a sentence of the span with tok
   assertEquals(without.query, undefined);
 });
 
+Deno.test("train: --windows spans are fixed windows of the corpus, each followed by its text", () => {
+  const tok = trainBpe([TEXT], 300);
+  const corpus = tokenizeDocuments([TEXT], tok);
+  const sampler = new Sampler(corpus, 9);
+  const o = {
+    segmentTokens: 8,
+    maxSegments: 2,
+    nextTokens: 8,
+    levels: { sentence: 1, paragraph: 0, chunk: 0 },
+    windowTokens: 12,
+  };
+  const starts = new Set<number>();
+  for (let i = 0; i < 100; i++) {
+    const s = sampler.memorySample(o);
+    assertEquals(s.level, "window");
+    assertEquals(s.span.length, 12);
+    // the span and its continuation are consecutive corpus tokens
+    const whole = [...s.span, ...s.next];
+    let at = -1;
+    for (let p = 0; p + whole.length <= corpus.tokens.length && at < 0; p++) {
+      if (whole.every((t, j) => corpus.tokens[p + j] === t)) at = p;
+    }
+    assert(at >= 0, "window is not a run of corpus tokens");
+    starts.add(at);
+  }
+  // windows start anywhere, not only at sentence starts
+  assert(starts.size > 20, `only ${starts.size} distinct window starts`);
+});
+
 Deno.test("train: checkpoint round trip keeps parameters, moments and state", async () => {
   const e = new TrainEngine(createReferenceBackend(), TINY, testParams(5), {
     rank: RANK,

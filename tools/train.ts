@@ -121,6 +121,12 @@ const HELP = `Usage: deno task train [options]
                      (or what --minutes allows), the cosine schedule stretched to the new end
                      and the learning rate re-warmed (a longer stage 2 is what raises the
                      decoder's capacity, docs/TRAINING.md)
+  --restart          with --extend2: the cosine schedule starts again at full learning rate
+                     (a warm restart) instead of continuing the stretched one
+  --windows N        stage-2 spans are fixed windows of N tokens from anywhere in a document
+                     instead of the sentence/paragraph/chunk mix (a curriculum phase: the encoder
+                     learns to write short fixed spans first; docs/TRAINING.md); --windows 0
+                     goes back to the mix
   --seed N           seed of initialisation and sampling (default 1)
   --steps N          steps of each stage (overrides the time budget; for tests)
   --steps1 N --steps2 N   steps of one stage
@@ -229,6 +235,8 @@ async function main(): Promise<number> {
       "stop-after": { type: "string" },
       restage2: { type: "boolean", default: false },
       extend2: { type: "boolean", default: false },
+      restart: { type: "boolean", default: false },
+      windows: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -336,6 +344,8 @@ async function main(): Promise<number> {
       st.totalSteps = more > 0 ? st.step + more : 0;
       st.rewarm = { from: st.step, steps: REWARM_STEPS };
       recipe.stage2.steps = st.totalSteps;
+      if (a.restart) st.restartAt = st.step;
+      if (a.lr2) recipe.stage2.lr = Number(a.lr2);
       resumed.m.clear();
       resumed.v.clear();
       log(
@@ -379,6 +389,15 @@ async function main(): Promise<number> {
     withRetrieval(recipe, a.ret);
     tokenizer = null as unknown as Tokenizer;
     params = initParams(config, recipe.rank, recipe.seed);
+  }
+  if (a.windows !== undefined) {
+    const n = Number(a.windows);
+    if (!Number.isInteger(n) || n < 0 || n > recipe.config.window) {
+      console.error(`--windows: a whole number of tokens, 0 to ${recipe.config.window}`);
+      return 1;
+    }
+    recipe.sampling = { ...recipe.sampling, windowTokens: n > 0 ? n : undefined };
+    log(n > 0 ? `stage-2 spans: windows of ${n} tokens` : "stage-2 spans: the level mix");
   }
   const config = recipe.config;
 

@@ -93,10 +93,16 @@ export interface MemorySampling {
    * evaluation's retrieval queries drop a third of a sentence's words.
    */
   queryDrop?: number;
+  /**
+   * When set, every span is a window of exactly this many tokens starting anywhere in a
+   * document long enough to hold it, instead of the level mix: the short fixed spans of a
+   * curriculum phase (`deno task train --windows N`; docs/TRAINING.md, "The encoder").
+   */
+  windowTokens?: number;
 }
 
 /** Which level a stage-2 span was drawn at. */
-export type SpanLevel = "sentence" | "paragraph" | "chunk";
+export type SpanLevel = "sentence" | "paragraph" | "chunk" | "window";
 
 /**
  * Seeded sampling of training examples. Its whole state is {@link Sampler.rng}'s state, so a
@@ -142,6 +148,7 @@ export class Sampler {
    * `nextTokens` that follow it in its document.
    */
   memorySample(o: MemorySampling): MemorySample & { level: SpanLevel } {
+    if (o.windowTokens !== undefined) return this.#window(o);
     const c = this.corpus, total = c.tokens.length;
     const maxSpan = o.maxSegments * o.segmentTokens;
     const wsum = o.levels.sentence + o.levels.paragraph + o.levels.chunk;
@@ -170,6 +177,28 @@ export class Sampler {
       level,
       span: c.tokens.slice(start, end),
       next: c.tokens.slice(end, nextEnd),
+    };
+    if (o.queryDrop !== undefined && end > start) {
+      sample.query = this.#query(start, end, o.queryDrop);
+    }
+    return sample;
+  }
+
+  // A window of `o.windowTokens` tokens from a random position; documents too short for it are
+  // redrawn (after 50 tries the window is clipped to its document's end).
+  #window(o: MemorySampling): MemorySample & { level: SpanLevel } {
+    const c = this.corpus, total = c.tokens.length, n = o.windowTokens!;
+    let start = 0, docEnd = total;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      start = this.rng.int(total);
+      docEnd = this.#docEnd(start);
+      if (docEnd - start >= n) break;
+    }
+    const end = Math.min(start + n, docEnd);
+    const sample: MemorySample & { level: SpanLevel } = {
+      level: "window",
+      span: c.tokens.slice(start, end),
+      next: c.tokens.slice(end, Math.min(end + o.nextTokens, docEnd)),
     };
     if (o.queryDrop !== undefined && end > start) {
       sample.query = this.#query(start, end, o.queryDrop);

@@ -73,6 +73,12 @@ export interface StageState {
    * correction counts from there, as for fresh moments.
    */
   rewarm?: { from: number; steps: number };
+  /**
+   * Set by a warm restart (`deno task train --extend2 --restart`): the cosine schedule starts
+   * again at this step, with its warmup, as if the stage began here (a curriculum phase gets the
+   * full learning rate instead of the tail of the previous phase's schedule).
+   */
+  restartAt?: number;
 }
 
 /** One progress report. */
@@ -249,8 +255,8 @@ export async function trainStage(run: StageRun): Promise<StageState> {
     const step = state.step + 1;
     // Until planned, the schedule assumes a long run (only warmup steps happen before planning).
     const total = state.totalSteps > 0 ? state.totalSteps : 1e9;
-    const rw = state.rewarm;
-    const lr = learningRate(step, total, r) *
+    const rw = state.rewarm, at = state.restartAt ?? 0;
+    const lr = learningRate(step - at, total - at, r) *
       (rw ? Math.min(1, (step - rw.from) / Math.max(1, rw.steps)) : 1);
     const { work, tokens } = makeBatch(state.stage, recipe, sampler);
     const { grad, losses } = await pool.compute(work);
