@@ -1,11 +1,13 @@
 /**
  * The r3mem HTTP server: the default model (or `R3MEM_WEIGHTS`) in a pool of workers, memories
- * in Deno KV, served with Hono. Run it with `deno task start`; see `docs/SERVER.md`.
+ * in Deno KV or PostgreSQL (`R3MEM_DATABASE_URL`), served with Hono. Run it with `deno task start`; see `docs/SERVER.md`.
  *
  * Environment: `PORT` (8787), `R3MEM_KV_PATH` (`./data/r3mem.kv`), `R3MEM_TOKENS`
  * (`token:namespace,…`; without it the server listens on 127.0.0.1 only), `R3MEM_WEIGHTS`,
  * `R3MEM_MAX_BODY_BYTES` (1 MiB), `R3MEM_WORKERS` (the number of cores), `R3MEM_HOST`,
- * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`.
+ * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`,
+ * `R3MEM_DATABASE_URL` (`postgres://…`: memories and conversations in PostgreSQL, shared by every
+ * instance pointed at it; `docs/SERVER.md`).
  *
  * As a `fetch` handler (`deno serve -A server.ts`, Deno Deploy, or imported by an edge function),
  * the default export loads the model on the first request on its own thread and stores memories
@@ -30,7 +32,8 @@
  */
 import { createApp } from "./src/server/app.ts";
 import { configFromEnv, type ServerConfig } from "./src/server/config.ts";
-import { MemoryStore } from "./src/server/store.ts";
+import { describeStore, openStore } from "./src/server/open_store.ts";
+import type { Store } from "./src/server/store_types.ts";
 import { startExpiryPurge } from "./src/server/purge.ts";
 import { WorkerPool } from "./src/server/worker_pool.ts";
 import { createEdgeHandler, type EdgeHandler } from "./src/server/edge.ts";
@@ -79,9 +82,9 @@ export async function startServer(
     backend: config.backend,
     maxQueue: config.maxQueue,
   });
-  let store: MemoryStore;
+  let store: Store;
   try {
-    store = await MemoryStore.open(config.kvPath);
+    store = await openStore(config);
   } catch (e) {
     await pool.close();
     throw e;

@@ -1,7 +1,8 @@
-// The conversation store (src/server/conversation_store.ts): a lost race computes the turn again
-// from the new state and takes the next number; a failing job writes nothing; big turns chunk.
+// The Deno KV conversation store (src/server/conversation_store.ts): a failing job leaves the
+// database byte-for-byte as it was; big turns chunk. Races and the rest of the contract run on
+// both stores in tests/store_contract_test.ts.
 import { assertEquals } from "./_assert.ts";
-import { ConversationStore } from "../src/server/conversation_store.ts";
+import { KvConversationStore } from "../src/server/conversation_store.ts";
 import type { ApiError } from "../src/server/errors.ts";
 import { createTestApp, randomEngine } from "../src/server/testing.ts";
 
@@ -13,43 +14,10 @@ async function snapshot(kv: Deno.Kv): Promise<string> {
   return out.join("\n");
 }
 
-Deno.test("conversation store: racing appends both land, in distinct turns, from fresh states", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const store = new ConversationStore(kv);
-    const { id } = await store.create("ns", {}, "m");
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const seen: (number | null)[] = [];
-    const job = async (state: Uint8Array | null) => {
-      seen.push(state ? state[0] : null);
-      await gate; // both read the same state before either commits
-      return {
-        state: new Uint8Array([(state?.[0] ?? 0) + 1]),
-        turn: new Uint8Array(5),
-        textBytes: 4,
-      };
-    };
-    const both = Promise.all([
-      store.append("ns", id, "user", {}, job),
-      store.append("ns", id, "assistant", {}, job),
-    ]);
-    await new Promise((r) => setTimeout(r, 20));
-    release();
-    const [a, b] = await both;
-    assertEquals([a.n, b.n].sort(), [0, 1]);
-    assertEquals(seen, [null, null, 1]); // the loser ran again on the winner's state
-    const rec = await store.get("ns", id);
-    assertEquals([rec!.turns, rec!.state![0]], [2, 2]);
-  } finally {
-    kv.close();
-  }
-});
-
 Deno.test("conversation store: a failing or oversized turn writes nothing; big turns chunk", async () => {
   const kv = await Deno.openKv(":memory:");
   try {
-    const store = new ConversationStore(kv);
+    const store = new KvConversationStore(kv);
     const { id } = await store.create("ns", {}, "m");
     const before = await snapshot(kv);
     let err: unknown;

@@ -1,4 +1,4 @@
-// One contract, two stores: the same cases run against the Deno KV store (src/server/store.ts,
+// One contract, two stores (memories and conversations): the same cases run against the Deno KV store (src/server/store.ts,
 // in memory) and the PostgreSQL store (src/server/postgres/store.ts, on a throwaway cluster that
 // tests/_postgres.ts starts; without PostgreSQL 15 installed that part fails and says so).
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
@@ -230,6 +230,109 @@ const CASES: Case[] = [
     const versions = (await s.history("a", target))!.map((h) => h.version);
     assertEquals(versions, Array.from({ length: ok + 1 }, (_, i) => i + 1));
   }],
+  ["conversations: create, turns, a turn's bytes, delete; namespaces apart", async (s) => {
+    const c = s.conversations;
+    const conv = await c.create("a", { topic: "t" }, "m");
+    assertEquals([conv.turns, conv.state], [0, null]);
+    assertEquals(await c.get("b", conv.id), null);
+    const bytes = randomBytes(130_000); // over one KV chunk
+    for (let i = 0; i < 3; i++) {
+      const t = await c.append(
+        "a",
+        conv.id,
+        i % 2 ? "assistant" : "user",
+        { i },
+        () =>
+          Promise.resolve({
+            state: new Uint8Array([i + 1]),
+            turn: i === 1 ? bytes : new Uint8Array([i]),
+            textBytes: 10 + i,
+          }),
+      );
+      assertEquals(t.n, i);
+    }
+    const rec = await c.get("a", conv.id);
+    assertEquals([rec!.turns, [...rec!.state!], rec!.metadata], [3, [3], { topic: "t" }]);
+    const page = await c.turns("a", conv.id, 0, 2);
+    assertEquals(page.turns.map((t) => [t.n, t.role, t.metadata, t.textBytes]), [
+      [0, "user", { i: 0 }, 10],
+      [1, "assistant", { i: 1 }, 11],
+    ]);
+    assertEquals(page.next, 2);
+    assertEquals((await c.turns("a", conv.id, 2, 2)).next, null);
+    const got = await c.turn("a", conv.id, 1);
+    assert(got!.bytes.length === bytes.length && got!.bytes.every((b, i) => b === bytes[i]));
+    assertEquals(got!.turn.bytes, bytes.length);
+    assertEquals(await c.turn("a", conv.id, 3), null);
+    assertEquals(await c.turn("b", conv.id, 0), null);
+    assertEquals(await c.delete("b", conv.id), false);
+    assertEquals(await c.delete("a", conv.id), true);
+    assertEquals([await c.get("a", conv.id), await c.turn("a", conv.id, 0)], [null, null]);
+    const gone = await c.append(
+      "a",
+      conv.id,
+      "user",
+      {},
+      () => Promise.resolve({ state: new Uint8Array(1), turn: new Uint8Array(1), textBytes: 1 }),
+    ).catch((
+      e,
+    ) => e);
+    assertEquals((gone as ApiError).status, 404);
+  }],
+  [
+    "conversations: racing appends take distinct numbers, the loser recomputes; failures write nothing",
+    async (s) => {
+      const c = s.conversations;
+      const { id } = await c.create("a", {}, "m");
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const seen: (number | null)[] = [];
+      const job = async (state: Uint8Array | null) => {
+        seen.push(state ? state[0] : null);
+        await gate; // both read the same state before either commits
+        return {
+          state: new Uint8Array([(state?.[0] ?? 0) + 1]),
+          turn: new Uint8Array(5),
+          textBytes: 4,
+        };
+      };
+      const both = Promise.all([
+        c.append("a", id, "user", {}, job),
+        c.append("a", id, "assistant", {}, job),
+      ]);
+      await new Promise((r) => setTimeout(r, 50));
+      release();
+      const [x, y] = await both;
+      assertEquals([x.n, y.n].sort(), [0, 1]);
+      assertEquals(seen, [null, null, 1]); // the loser ran again on the winner's state
+      const failed = await c.append(
+        "a",
+        id,
+        "user",
+        {},
+        () => Promise.reject(new Error("model failed")),
+      )
+        .catch((e) => e);
+      assertEquals((failed as Error).message, "model failed");
+      const huge = await c.append(
+        "a",
+        id,
+        "user",
+        {},
+        () =>
+          Promise.resolve({
+            state: new Uint8Array(1),
+            turn: new Uint8Array(700_000),
+            textBytes: 1,
+          }),
+      )
+        .catch((e) => e);
+      assertEquals((huge as ApiError).status, 413);
+      const rec = await c.get("a", id);
+      assertEquals([rec!.turns, rec!.state![0]], [2, 2]);
+      assertEquals((await c.turns("a", id, 0, 10)).turns.map((t) => t.n), [0, 1]);
+    },
+  ],
 ];
 
 async function runCases(t: Deno.TestContext, open: () => Promise<Store>) {

@@ -315,9 +315,7 @@ export function createApp(options: AppOptions): R3MemApp {
 
   mountServiceRoutes(app, { engine, store, forget });
   mountTransferRoutes(app, { engine, store });
-  // Conversations live in the memory store's Deno KV database (./conversations.ts).
-  const kv = (store as { kv?: Deno.Kv }).kv;
-  if (kv && typeof kv.atomic === "function") mountConversationRoutes(app, { engine, kv });
+  mountConversationRoutes(app, { engine, conversations: store.conversations });
 
   const openApi = (url: string) =>
     finishOpenApiDocument(

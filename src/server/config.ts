@@ -1,7 +1,8 @@
 /**
  * Server configuration from the environment: `PORT`, `R3MEM_KV_PATH`, `R3MEM_TOKENS`,
  * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`, `R3MEM_BACKEND`,
- * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`.
+ * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`,
+ * `R3MEM_DATABASE_URL`.
  *
  * @module
  */
@@ -20,6 +21,8 @@ export interface ServerConfig {
   hostname: string;
   /** Deno KV database file. */
   kvPath: string;
+  /** PostgreSQL URL (`R3MEM_DATABASE_URL`); when set, memories live there instead of `kvPath`. */
+  databaseUrl?: string;
   /** Bearer token → namespace; empty: no auth, one `default` namespace. */
   tokens: Map<string, string>;
   /** Where the model's weights are. */
@@ -77,6 +80,7 @@ export function configFromEnv(
     port: intVar(env, "PORT", 8787, 0, 65535),
     hostname: env("R3MEM_HOST") || (tokens.size > 0 ? "0.0.0.0" : "127.0.0.1"),
     kvPath: env("R3MEM_KV_PATH") || "./data/r3mem.kv",
+    ...databaseVar(env("R3MEM_DATABASE_URL")),
     tokens,
     weights: weightsUrl(env("R3MEM_WEIGHTS")),
     maxBodyBytes,
@@ -106,6 +110,21 @@ export function weightsUrl(value: string | undefined): URL {
   if (!value) return DEFAULT_WEIGHTS_URL;
   if (/^(https?|file):/i.test(value)) return new URL(value);
   return pathToFileURL(isAbsolute(value) ? value : resolve(value));
+}
+
+function databaseVar(raw: string | undefined): { databaseUrl?: string } {
+  if (raw === undefined || raw === "") return {};
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch { /* reported below */ }
+  if (!url || !/^postgres(ql)?:$/.test(url.protocol)) {
+    throw new TypeError(
+      `R3MEM_DATABASE_URL must be a postgres:// URL (postgres://user:password@host:5432/db), ` +
+        `got "${raw.replace(/:[^:@/]*@/, ":***@")}"`,
+    );
+  }
+  return { databaseUrl: raw };
 }
 
 function rateVar(raw: string | undefined): RateLimit | undefined {

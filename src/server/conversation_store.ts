@@ -1,5 +1,9 @@
 /**
- * Conversations in Deno KV, per namespace. A conversation is a record holding its recurrent
+ * Conversations, per namespace: the {@link ConversationStore} interface the routes use, and its
+ * Deno KV implementation {@link KvConversationStore} (the PostgreSQL one is
+ * `./postgres/conversations.ts`; both keep the same contract, `tests/_conversation_contract.ts`).
+ *
+ * In Deno KV: A conversation is a record holding its recurrent
  * state (`.r3m` bytes of a zero-turn conversation memory, about 1.1 KB however long it grows:
  * `src/append.ts`) and a turn counter; each turn is its own record (role, metadata) and its own
  * memory's bytes (chunked under Deno KV's 64 KiB value limit), so a turn is read without the
@@ -57,6 +61,42 @@ export interface TurnRecord {
   chunks: number;
 }
 
+/**
+ * Where conversations live. Contract of every implementation: a turn is appended whole or not at
+ * all; of concurrent appends each gets its own number (0, 1, … with no gap); a deleted
+ * conversation's appends in flight fail with 404; unknown ids read as null.
+ */
+export interface ConversationStore {
+  /** Creates an empty conversation. */
+  create(ns: string, metadata: Record<string, unknown>, model: string): Promise<ConversationRecord>;
+  /** A conversation, or null. */
+  get(ns: string, id: string): Promise<ConversationRecord | null>;
+  /**
+   * Appends a turn computed by `job` from the conversation's current state.
+   *
+   * @throws {ApiError} 404 unknown conversation, 409 too many lost races, 413 a turn over
+   *   {@link MAX_TURN_BYTES}; nothing is written when it throws.
+   */
+  append(
+    ns: string,
+    id: string,
+    role: string,
+    metadata: Record<string, unknown>,
+    job: TurnJob,
+  ): Promise<TurnRecord>;
+  /** Turns `from …` (at most `limit`), in order, and the number of the next one (or null). */
+  turns(
+    ns: string,
+    id: string,
+    from: number,
+    limit: number,
+  ): Promise<{ turns: TurnRecord[]; next: number | null }>;
+  /** A turn's record and memory bytes, or null. */
+  turn(ns: string, id: string, n: number): Promise<{ turn: TurnRecord; bytes: Uint8Array } | null>;
+  /** Deletes a conversation and its turns; whether it existed. */
+  delete(ns: string, id: string): Promise<boolean>;
+}
+
 /** What a turn's append computes from the conversation's state (`null`: no turn yet). */
 export type TurnJob = (
   state: Uint8Array | null,
@@ -66,18 +106,40 @@ export type TurnJob = (
 const CHUNK_BYTES = 60_000;
 /** A turn's memory in at most this many chunks: one commit stays under KV's 800 KiB. */
 export const MAX_TURN_CHUNKS = 10;
+/** The largest turn memory any store accepts (413 past it): {@link MAX_TURN_CHUNKS} KV chunks. */
+export const MAX_TURN_BYTES = MAX_TURN_CHUNKS * CHUNK_BYTES;
 /** Appends computed again after losing a race before the request gives up (409). */
 export const MAX_APPEND_ATTEMPTS = 8;
 const ROOT = "r3conv";
 
 /**
- * The conversation store.
+ * Turns the too-large error every store gives for a turn's memory over {@link MAX_TURN_BYTES}.
+ *
+ * @param bytes The turn memory's size.
+ * @returns A 413 `too_large` error.
  *
  * @example
  * ```ts
- * import { ConversationStore } from "./conversation_store.ts";
+ * import { turnTooLarge } from "./conversation_store.ts";
+ * console.log(turnTooLarge(700_000).status); // 413
+ * ```
+ */
+export function turnTooLarge(bytes: number): ApiError {
+  return new ApiError(
+    413,
+    "too_large",
+    `The turn's memory is ${bytes} bytes; a turn holds at most ${MAX_TURN_BYTES}`,
+  );
+}
+
+/**
+ * The conversation store on Deno KV.
+ *
+ * @example
+ * ```ts
+ * import { KvConversationStore } from "./conversation_store.ts";
  * const kv = await Deno.openKv(":memory:");
- * const store = new ConversationStore(kv);
+ * const store = new KvConversationStore(kv);
  * const conv = await store.create("ns", { topic: "demo" }, "model");
  * const job = (state: Uint8Array | null) =>
  *   Promise.resolve({ state: new Uint8Array([state ? state[0] + 1 : 1]), turn: new Uint8Array(3), textBytes: 2 });
@@ -87,7 +149,7 @@ const ROOT = "r3conv";
  * kv.close();
  * ```
  */
-export class ConversationStore {
+export class KvConversationStore implements ConversationStore {
   /** The database (not closed by the store: the memory store owns it). */
   readonly kv: Deno.Kv;
 
@@ -149,14 +211,7 @@ export class ConversationStore {
       if (!rec) throw new ApiError(404, "not_found", `No conversation with id ${id}`);
       const out = await job(rec.state);
       const chunks = Math.max(1, Math.ceil(out.turn.length / CHUNK_BYTES));
-      if (chunks > MAX_TURN_CHUNKS) {
-        throw new ApiError(
-          413,
-          "too_large",
-          `The turn's memory is ${out.turn.length} bytes; a turn holds at most ` +
-            `${MAX_TURN_CHUNKS * CHUNK_BYTES}`,
-        );
-      }
+      if (chunks > MAX_TURN_CHUNKS) throw turnTooLarge(out.turn.length);
       const n = rec.turns;
       const now = new Date().toISOString();
       const turn: TurnRecord = {

@@ -17,7 +17,7 @@ import {
   MAX_TURN_TEXT_BYTES,
   turnTextRoute,
 } from "./conversation_schemas.ts";
-import { ConversationStore, type TurnRecord } from "./conversation_store.ts";
+import type { ConversationStore, TurnRecord } from "./conversation_store.ts";
 import type { Engine } from "./engine.ts";
 import { ApiError } from "./errors.ts";
 import { checkMetadata } from "./memory_info.ts";
@@ -27,15 +27,15 @@ import { textResponse } from "./sse.ts";
 export interface ConversationDeps {
   /** The model. */
   engine: Engine;
-  /** Where conversations live: a Deno KV database (the memory store's). */
-  kv: Deno.Kv;
+  /** Where conversations live (the memory store's `conversations`). */
+  conversations: ConversationStore;
 }
 
 /**
  * Adds the conversation routes to the app.
  *
  * @param app The app (its error handling and middleware already set).
- * @param deps Engine and database.
+ * @param deps Engine and conversation store.
  *
  * @example
  * ```ts
@@ -50,7 +50,7 @@ export interface ConversationDeps {
  */
 export function mountConversationRoutes(app: R3MemApp, deps: ConversationDeps): void {
   const { engine } = deps;
-  const store = new ConversationStore(deps.kv);
+  const store = deps.conversations;
   const mustGet = async (ns: string, id: string) => {
     const rec = await store.get(ns, id);
     if (!rec) throw new ApiError(404, "not_found", `No conversation with id ${id}`);

@@ -12,18 +12,19 @@ import { createApp } from "./app.ts";
 import { configFromEnv } from "./config.ts";
 import { LocalEngine } from "./engine.ts";
 import type { ErrorBody } from "./errors.ts";
-import { MemoryStore } from "./store.ts";
+import { openStore } from "./open_store.ts";
+import type { Store } from "./store_types.ts";
 
 /** Options of {@link createEdgeHandler}. */
 export interface EdgeHandlerOptions {
   /**
    * Variable lookup (default `Deno.env.get`): `R3MEM_WEIGHTS`, `R3MEM_TOKENS`,
-   * `R3MEM_MAX_BODY_BYTES`, `R3MEM_BACKEND` as `server.ts` reads them, and `R3MEM_KV_PATH`
-   * (unset: the platform's own Deno KV database, `Deno.openKv()`).
+   * `R3MEM_MAX_BODY_BYTES`, `R3MEM_BACKEND` as `server.ts` reads them, `R3MEM_DATABASE_URL`
+   * (PostgreSQL) and `R3MEM_KV_PATH` (unset: the platform's own Deno KV, `Deno.openKv()`).
    */
   env?: (name: string) => string | undefined;
   /** Opens the store instead of Deno KV (for runtimes without it, or another database). */
-  openStore?: () => Promise<MemoryStore>;
+  openStore?: () => Promise<Store>;
 }
 
 /** A `fetch` handler, the shape `deno serve` and Deno Deploy take as a default export. */
@@ -41,7 +42,8 @@ export interface EdgeHandler {
  * @example
  * ```ts
  * import { createEdgeHandler } from "./edge.ts";
- * import { MemoryStore } from "./store.ts";
+ * import { openStore } from "./open_store.ts";
+import type { Store } from "./store_types.ts";
  * const handler = createEdgeHandler({
  *   env: () => undefined, // the embedded default model, no tokens
  *   openStore: async () => new MemoryStore(await Deno.openKv(":memory:")),
@@ -56,12 +58,11 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
   const start = async () => {
     const config = configFromEnv((name) => name === "R3MEM_WORKERS" ? "1" : env(name));
     const r3 = await R3Mem.load({ weights: config.weights, backend: config.backend });
-    const kvPath = env("R3MEM_KV_PATH");
-    const store = options.openStore
-      ? await options.openStore()
-      : kvPath
-      ? await MemoryStore.open(kvPath)
-      : new MemoryStore(await Deno.openKv());
+    const store = options.openStore ? await options.openStore() : await openStore({
+      // configFromEnv defaults the KV path for servers; here unset means the platform's KV.
+      kvPath: env("R3MEM_KV_PATH") || undefined,
+      databaseUrl: config.databaseUrl,
+    });
     const hono = createApp({
       engine: new LocalEngine(r3),
       store,

@@ -26,6 +26,7 @@
  * @module
  */
 import { decodeLexicalTerms, type LexicalTerms } from "../search/lexical.ts";
+import { KvConversationStore } from "./conversation_store.ts";
 import { ApiError } from "./errors.ts";
 import { type Filter, matchesFilter } from "./filters.ts";
 import { decodeSearchKeys, type SearchKeys } from "./search_index.ts";
@@ -101,6 +102,8 @@ const normal = (rec: StoredMemory): StoredMemory => ({
 export class MemoryStore implements Store {
   /** The database. */
   readonly kv: Deno.Kv;
+  /** The conversations, in the same database. */
+  readonly conversations: KvConversationStore;
 
   /**
    * A store over an open database.
@@ -109,6 +112,7 @@ export class MemoryStore implements Store {
    */
   constructor(kv: Deno.Kv) {
     this.kv = kv;
+    this.conversations = new KvConversationStore(kv);
   }
 
   /**

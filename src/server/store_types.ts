@@ -18,6 +18,7 @@
  */
 import type { MemoryStats } from "../codec/memory.ts";
 import type { LexicalTerms } from "../search/lexical.ts";
+import type { ConversationStore } from "./conversation_store.ts";
 import type { Filter } from "./filters.ts";
 import type { SearchKeys } from "./search_index.ts";
 
@@ -143,6 +144,8 @@ export interface Store {
   deleteWhere(ns: string, filter: Filter): Promise<number>;
   /** Removes expired memories of every namespace (`now`: ms since epoch); how many. */
   purgeExpired(now?: number): Promise<number>;
+  /** The conversations kept beside the memories, in the same database. */
+  readonly conversations: ConversationStore;
   /** Closes the store. */
   close(): void;
 }

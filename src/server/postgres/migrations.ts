@@ -30,11 +30,13 @@ export const MIGRATION_LOCK = 0x72336d656dn;
  *   the encodings of `search_index.ts` and `search/lexical.ts`). `seq` orders by creation.
  * - `r3mem_versions`: every version's record; `bytes` holds the `.r3m` of a version that
  *   brought new content, and `content` names the version whose bytes a version has.
+ * - `r3mem_conversations` (2): a conversation, its turn counter and recurrent state;
+ *   `r3mem_turns`: each turn's record and `.r3m`, deleted with its conversation.
  *
  * @example
  * ```ts
  * import { MIGRATIONS } from "./migrations.ts";
- * console.log(MIGRATIONS.map((m) => m.version)); // [ 1 ]
+ * console.log(MIGRATIONS.map((m) => m.version)); // [ 1, 2 ]
  * ```
  */
 export const MIGRATIONS: readonly Migration[] = [{
@@ -85,6 +87,33 @@ export const MIGRATIONS: readonly Migration[] = [{
       CHECK ((bytes IS NOT NULL) = (content = version)))`,
     `ALTER TABLE r3mem_versions ALTER COLUMN bytes SET STORAGE EXTERNAL`,
   ],
+}, {
+  version: 2,
+  name: "conversations and their turns",
+  statements: [
+    `CREATE TABLE r3mem_conversations (
+      ns text NOT NULL,
+      id text NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL,
+      metadata json NOT NULL,
+      model text NOT NULL,
+      turns integer NOT NULL,
+      state bytea,
+      PRIMARY KEY (ns, id))`,
+    `CREATE TABLE r3mem_turns (
+      ns text NOT NULL,
+      id text NOT NULL,
+      n integer NOT NULL,
+      role text NOT NULL,
+      metadata json NOT NULL,
+      created_at timestamptz NOT NULL,
+      text_bytes integer NOT NULL,
+      bytes bytea NOT NULL,
+      PRIMARY KEY (ns, id, n),
+      FOREIGN KEY (ns, id) REFERENCES r3mem_conversations (ns, id) ON DELETE CASCADE)`,
+    `ALTER TABLE r3mem_turns ALTER COLUMN bytes SET STORAGE EXTERNAL`,
+  ],
 }];
 
 /**
@@ -100,7 +129,7 @@ export const MIGRATIONS: readonly Migration[] = [{
  * import postgres from "postgres";
  * import { migrate } from "./migrations.ts";
  * const sql = postgres("postgres://postgres@127.0.0.1:5432/r3mem");
- * console.log(await migrate(sql)); // [ 1 ] the first time, [] after
+ * console.log(await migrate(sql)); // [ 1, 2 ] the first time, [] after
  * await sql.end();
  * ```
  */

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { PgConversationStore } from "./conversations.ts";
 import postgres, { type Sql } from "postgres";
 import { decodeLexicalTerms, encodeLexicalTerms, type LexicalTerms } from "../../search/lexical.ts";
 import { ApiError } from "../errors.ts";
@@ -95,6 +96,8 @@ const COLUMNS = [
 export class PgStore implements Store {
   /** The client (a connection pool). */
   readonly sql: Sql;
+  /** The conversations, in the same database. */
+  readonly conversations: PgConversationStore;
   readonly #batch: number;
   readonly #index = new WeakMap<MemoryRecord, Index>();
 
@@ -107,6 +110,7 @@ export class PgStore implements Store {
   constructor(sql: Sql, batchSize = 500) {
     this.sql = sql;
     this.#batch = batchSize;
+    this.conversations = new PgConversationStore(sql);
   }
 
   /**
