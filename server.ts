@@ -114,7 +114,7 @@ export async function startServer(
   }
   log(
     `r3mem listening on ${url} (model ${pool.fingerprint.slice(0, 12)}…, ${pool.backend}, ` +
-      `${pool.size} worker(s), store ${config.kvPath})`,
+      `${pool.size} worker(s), store ${describeStore(config)})`,
   );
   let stopping: Promise<void> | undefined;
   return {
