@@ -126,7 +126,7 @@ Deno.test("each namespace is rate limited: 429 with Retry-After; others are not 
   }
 });
 
-Deno.test("configFromEnv: deadline from the body limit, queue, rate limit, purge interval", () => {
+Deno.test("configFromEnv: deadline from the body limit, queue, rate limit, purge interval, database", () => {
   const none = configFromEnv(() => undefined);
   assertEquals(
     [none.deadlineMs, none.maxQueue, none.rateLimit, none.purgeIntervalS],
@@ -147,7 +147,19 @@ Deno.test("configFromEnv: deadline from the body limit, queue, rate limit, purge
     configFromEnv((n) => (n === "R3MEM_RATE_LIMIT" ? "0" : undefined)).rateLimit,
     undefined,
   );
-  for (const [name, value] of [["R3MEM_RATE_LIMIT", "fast"], ["R3MEM_DEADLINE_MS", "0"]]) {
+  assertEquals(none.databaseUrl, undefined);
+  const url = "postgres://r3:pw@db:5432/r3mem";
+  assertEquals(
+    configFromEnv((n) => (n === "R3MEM_DATABASE_URL" ? url : undefined)).databaseUrl,
+    url,
+  );
+  for (
+    const [name, value] of [
+      ["R3MEM_RATE_LIMIT", "fast"],
+      ["R3MEM_DEADLINE_MS", "0"],
+      ["R3MEM_DATABASE_URL", "mysql://r3:secret@db/r3mem"],
+    ]
+  ) {
     let message = "";
     try {
       configFromEnv((n) => (n === name ? value : undefined));
@@ -155,6 +167,7 @@ Deno.test("configFromEnv: deadline from the body limit, queue, rate limit, purge
       message = (e as Error).message;
     }
     assert(message.includes(name), `${name}=${value}: "${message}"`);
+    assert(!message.includes("secret"), `the message shows the password: "${message}"`);
   }
 });
 
