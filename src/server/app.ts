@@ -8,7 +8,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { NodeLevel } from "../codec/memory.ts";
-import { type ServerEnv, tenantAuth } from "./auth.ts";
+import { type R3MemApp, type ServerEnv, tenantAuth } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import { fromBase64, toBase64 } from "./encoding.ts";
@@ -59,8 +59,7 @@ export interface AppOptions {
   rateLimit?: RateLimit;
 }
 
-/** The app's type. */
-export type R3MemApp = OpenAPIHono<ServerEnv>;
+export type { R3MemApp } from "./auth.ts";
 
 /**
  * Builds the HTTP app.

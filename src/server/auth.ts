@@ -5,6 +5,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError } from "./errors.ts";
 
 /**
@@ -28,6 +29,9 @@ export interface ServerEnv {
     signal: AbortSignal | undefined;
   };
 }
+
+/** The app's type (`createApp` in `./app.ts` builds it; route modules add to it). */
+export type R3MemApp = OpenAPIHono<ServerEnv>;
 
 const NAMESPACE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { R3MemApp } from "./app.ts";
+import type { R3MemApp } from "./auth.ts";
 import {
   appendTurnRoute,
   createConversationRoute,

@@ -10,7 +10,6 @@
  *
  * @module
  */
-import type { MemoryRecord, Scope } from "./store_types.ts";
 
 /** A JSON scalar, what metadata conditions compare. */
 export type Scalar = string | number | boolean | null;
@@ -85,11 +84,25 @@ export interface Filter {
   metadata?: Record<string, ValueCondition>;
 }
 
-/** The fields of a record a filter reads. */
-export type FilterableRecord = Pick<
-  MemoryRecord,
-  "user_id" | "agent_id" | "run_id" | "createdAt" | "updatedAt" | "metadata"
->;
+/** The ids a memory can be scoped to within a tenant (mem0's names). */
+export interface Scope {
+  /** The user the memory is about. */
+  user_id?: string;
+  /** The agent that wrote it. */
+  agent_id?: string;
+  /** The run (session, conversation) it belongs to. */
+  run_id?: string;
+}
+
+/** The fields of a record a filter reads (a `MemoryRecord` has them). */
+export interface FilterableRecord extends Scope {
+  /** Creation time, ISO 8601. */
+  createdAt: string;
+  /** Time of the current version, ISO 8601. */
+  updatedAt: string;
+  /** Caller's metadata. */
+  metadata: Record<string, unknown>;
+}
 
 /**
  * Whether a record matches a filter.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { R3MemApp } from "./app.ts";
+import type { R3MemApp } from "./auth.ts";
 import type { Engine } from "./engine.ts";
 import { ApiError } from "./errors.ts";
 import { expiryOf, parseFilter } from "./filter_schema.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { R3MemApp } from "./app.ts";
+import type { R3MemApp } from "./auth.ts";
 import { fromBase64, toBase64 } from "./encoding.ts";
 import type { Engine } from "./engine.ts";
 import { ApiError, describeIssues, type ErrorBody, toErrorResponse } from "./errors.ts";

@@ -19,18 +19,10 @@
 import type { MemoryStats } from "../codec/memory.ts";
 import type { LexicalTerms } from "../search/lexical.ts";
 import type { ConversationStore } from "./conversation_store.ts";
-import type { Filter } from "./filters.ts";
+import type { Filter, Scope } from "./filters.ts";
 import type { SearchKeys } from "./search_index.ts";
 
-/** The ids a memory can be scoped to within a tenant (mem0's names). */
-export interface Scope {
-  /** The user the memory is about. */
-  user_id?: string;
-  /** The agent that wrote it. */
-  agent_id?: string;
-  /** The run (session, conversation) it belongs to. */
-  run_id?: string;
-}
+export type { Scope } from "./filters.ts";
 
 /** What a store tells about one version of a memory. */
 export interface MemoryRecord extends Scope {
