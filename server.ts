@@ -96,6 +96,7 @@ export async function startServer(
     maxBodyBytes: config.maxBodyBytes,
     deadlineMs: config.deadlineMs,
     rateLimit: config.rateLimit,
+    searchCacheBytes: config.searchCacheMb * 2 ** 20,
   });
   const stopPurge = startExpiryPurge(store, config.purgeIntervalS * 1000);
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();

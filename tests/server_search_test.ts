@@ -2,6 +2,8 @@
 // fused with memory keys in POST /v1/search (src/server/app.ts).
 import { assert, assertEquals } from "./_assert.ts";
 import { createTestApp, json, randomEngine } from "../src/server/testing.ts";
+import { SearchCache } from "../src/server/routes_search.ts";
+import { MemoryStore } from "../src/server/store.ts";
 
 const engine = await randomEngine(1);
 const NOTES = [
@@ -91,5 +93,52 @@ Deno.test("lexical index: written with the memory, survives a restart, deleted w
     t.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("search cache: keys and term counts read once, held within the byte budget, forgotten on delete", async () => {
+  const store = await MemoryStore.open(":memory:");
+  try {
+    const keys = (x: number) => ({
+      dim: 64,
+      levels: ["document" as const],
+      parents: new Int32Array([-1]),
+      keys: new Float32Array(64).fill(x),
+    });
+    const recs = [];
+    for (let i = 0; i < 8; i++) {
+      recs.push(
+        await store.put("ns", {
+          bytes: new Uint8Array([i]),
+          stats: {
+            bytes: 1,
+            nodes: { document: 1, paragraph: 0, sentence: 0 },
+            slots: 1,
+            residualBytes: 0,
+            textBytes: 1,
+            ratio: 1,
+          },
+          keys: keys(i),
+          model: "m",
+        }),
+      );
+    }
+    // One entry is 64 × 4 + 4 + 64 = 324 bytes: a 1 000-byte budget holds three.
+    const cache = new SearchCache(store, 1000);
+    let reads = 0;
+    const getKeys = store.getKeys.bind(store);
+    store.getKeys = (ns, id, rec) => (reads++, getKeys(ns, id, rec));
+    for (const r of recs) assertEquals((await cache.keys("ns", r))!.keys[0], recs.indexOf(r));
+    assertEquals(reads, 8);
+    assert(cache.bytes <= 1000 && cache.bytes >= 3 * 324, `holds ${cache.bytes} bytes`);
+    await cache.keys("ns", recs[7]); // still held: no read
+    assertEquals(reads, 8);
+    await cache.keys("ns", recs[0]); // dropped long ago: read again
+    assertEquals(reads, 9);
+    cache.forget("ns", recs[7].id);
+    await cache.keys("ns", recs[7]);
+    assertEquals(reads, 10);
+  } finally {
+    store.close();
   }
 });

@@ -7,7 +7,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import type { NodeLevel } from "../codec/memory.ts";
 import { type R3MemApp, type ServerEnv, tenantAuth } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
 import type { Engine } from "./engine.ts";
@@ -17,6 +16,7 @@ import { expiryOf, parseFilter } from "./filter_schema.ts";
 import { scopedFilter } from "./filters.ts";
 import { checkMetadata, memoryInfo } from "./memory_info.ts";
 import { deadline, defaultDeadlineMs, type RateLimit, rateLimit } from "./limits.ts";
+import { mountSearchRoute, SearchCache } from "./routes_search.ts";
 import { mountServiceRoutes } from "./routes_service.ts";
 import { mountTransferRoutes } from "./routes_transfer.ts";
 import { mountConversationRoutes } from "./conversations.ts";
@@ -31,14 +31,9 @@ import {
   listMemoriesRoute,
   memoryTextRoute,
   reconstructRoute,
-  searchRoute,
 } from "./schemas.ts";
-import { type Fused, fuseRankings, FUSION_DEPTH, type Ranked } from "../search/fusion.ts";
-import { type LexicalDoc, type LexicalTerms, rankLexical } from "../search/lexical.ts";
-import { TopK } from "./search_index.ts";
 import { textResponse } from "./sse.ts";
 import type { MemoryRecord, Store } from "./store_types.ts";
-import type { SearchKeys } from "./search_index.ts";
 
 /** What {@link createApp} builds the app from. */
 export interface AppOptions {
@@ -57,6 +52,8 @@ export interface AppOptions {
   deadlineMs?: number;
   /** Requests per namespace (default: no limit). */
   rateLimit?: RateLimit;
+  /** Bytes of search keys and term counts kept in memory (default 256 MiB). */
+  searchCacheBytes?: number;
 }
 
 export type { R3MemApp } from "./auth.ts";
@@ -125,36 +122,8 @@ export function createApp(options: AppOptions): R3MemApp {
     }),
   );
 
-  // Memories of another model than the one served are listed but not searched.
-  const keysCache = new Map<string, SearchKeys>();
-  const cachedKeys = async (ns: string, rec: MemoryRecord): Promise<SearchKeys | null> => {
-    const cacheKey = `${ns}\u0000${rec.id}\u0000${rec.version}`;
-    const hit = keysCache.get(cacheKey);
-    if (hit) return hit;
-    const keys = await store.getKeys(ns, rec.id, rec);
-    if (keys) {
-      if (keysCache.size >= 4096) keysCache.delete(keysCache.keys().next().value!);
-      keysCache.set(cacheKey, keys);
-    }
-    return keys;
-  };
-  const lexCache = new Map<string, LexicalTerms | null>();
-  const cachedLexical = async (ns: string, rec: MemoryRecord): Promise<LexicalTerms | null> => {
-    const cacheKey = `${ns}\u0000${rec.id}\u0000${rec.version}`;
-    const hit = lexCache.get(cacheKey);
-    if (hit !== undefined) return hit;
-    const terms = await store.getLexical(ns, rec.id, rec);
-    if (lexCache.size >= 4096) lexCache.delete(lexCache.keys().next().value!);
-    lexCache.set(cacheKey, terms);
-    return terms;
-  };
-  // Drops a memory's cached keys and term counts (every version).
-  const forget = (ns: string, id: string) => {
-    const prefix = `${ns}\u0000${id}\u0000`;
-    for (const cache of [keysCache, lexCache]) {
-      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
-    }
-  };
+  const cache = new SearchCache(store, options.searchCacheBytes);
+  const forget = (ns: string, id: string) => cache.forget(ns, id);
   const mustGet = async (ns: string, id: string): Promise<MemoryRecord> => {
     const rec = await store.get(ns, id);
     if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
@@ -257,61 +226,7 @@ export function createApp(options: AppOptions): R3MemApp {
     return c.body(null, 204);
   });
 
-  app.openapi(searchRoute, async (c) => {
-    const ns = c.get("namespace");
-    const { query, k, levels, mode = "hybrid", filter, ...scope } = c.req.valid("json");
-    const where = scopedFilter(scope, parseFilter(filter, "filter"));
-    const signal = c.get("signal");
-    const want = k ?? 5;
-    const only = levels as NodeLevel[] | undefined;
-    // Keys: the best nodes by memory keys (as many as the fusion takes); lexical: the term
-    // counts stored with every lossless memory, ranked by BM25 over the namespace.
-    const key = mode === "lexical" ? null : await engine.queryKey(query, { signal });
-    const top = key && new TopK<MemoryRecord>(key, mode === "keys" ? want : FUSION_DEPTH, only);
-    const docs: LexicalDoc<MemoryRecord>[] = [];
-    for await (const rec of store.records(ns, where)) {
-      if (rec.model !== engine.fingerprint) continue;
-      const keys = await cachedKeys(ns, rec);
-      if (!keys) continue;
-      top?.add(rec, keys);
-      const terms = mode === "keys" ? null : await cachedLexical(ns, rec);
-      if (terms && keys.parents && terms.lengths.length === keys.levels.length) {
-        docs.push({ owner: rec, terms, parents: keys.parents, levels: keys.levels });
-      }
-    }
-    const byKeys: Ranked<MemoryRecord>[] = top ? top.results() : [];
-    const byWords = mode === "keys" ? [] : rankLexical(query, docs, { levels: only });
-    const ranked = mode === "keys"
-      ? byKeys
-      : mode === "lexical"
-      ? byWords
-      : fuseRankings(byKeys, byWords, (h) => `${h.owner.id}:${h.node}`);
-    const blobs = new Map<string, Promise<Uint8Array | null>>();
-    const hits = await Promise.all(
-      ranked.slice(0, want).map(async (h: Ranked<MemoryRecord> & Partial<Fused<MemoryRecord>>) => {
-        if (!blobs.has(h.owner.id)) blobs.set(h.owner.id, store.getBytes(ns, h.owner.id));
-        const bytes = await blobs.get(h.owner.id);
-        if (!bytes) return null; // deleted meanwhile
-        let text = "";
-        for await (const piece of engine.reconstruct(bytes, { node: h.node, signal })) {
-          text += piece;
-        }
-        return {
-          id: h.owner.id,
-          node: h.node,
-          level: h.level,
-          score: h.score,
-          ...(h.keyScore !== undefined ? { keyScore: h.keyScore } : {}),
-          ...(h.lexicalScore !== undefined ? { lexicalScore: h.lexicalScore } : {}),
-          match: h.match,
-          text,
-          metadata: h.owner.metadata,
-        };
-      }),
-    );
-    return c.json({ hits: hits.filter((h) => h !== null) }, 200);
-  });
-
+  mountSearchRoute(app, { engine, store, cache });
   mountServiceRoutes(app, { engine, store, forget });
   mountTransferRoutes(app, { engine, store });
   mountConversationRoutes(app, { engine, conversations: store.conversations });

@@ -2,7 +2,7 @@
  * Server configuration from the environment: `PORT`, `R3MEM_KV_PATH`, `R3MEM_TOKENS`,
  * `R3MEM_WEIGHTS`, `R3MEM_MAX_BODY_BYTES`, `R3MEM_WORKERS`, `R3MEM_HOST`, `R3MEM_BACKEND`,
  * `R3MEM_DEADLINE_MS`, `R3MEM_MAX_QUEUE`, `R3MEM_RATE_LIMIT`, `R3MEM_PURGE_INTERVAL_S`,
- * `R3MEM_DATABASE_URL`.
+ * `R3MEM_DATABASE_URL`, `R3MEM_SEARCH_CACHE_MB`.
  *
  * @module
  */
@@ -41,6 +41,8 @@ export interface ServerConfig {
   rateLimit?: RateLimit;
   /** Seconds between purges of expired memories (default 60). */
   purgeIntervalS: number;
+  /** MiB of search keys and term counts the server keeps in memory (default 256). */
+  searchCacheMb: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function configFromEnv(
     maxQueue: intVar(env, "R3MEM_MAX_QUEUE", 256, 0, 1 << 20),
     ...(rateLimit ? { rateLimit } : {}),
     purgeIntervalS: intVar(env, "R3MEM_PURGE_INTERVAL_S", 60, 1, 86400),
+    searchCacheMb: intVar(env, "R3MEM_SEARCH_CACHE_MB", 256, 0, 1 << 20),
   };
 }
 
