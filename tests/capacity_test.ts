@@ -12,12 +12,8 @@ import { initParams, Rng } from "../src/train/params.ts";
 import { decodeWindows, greedyDecodeF32, optimizeSlots, spanLoss } from "../src/train/slots.ts";
 import { type CapacityReport, main, pickNestedSpans } from "../tools/capacity.ts";
 import { buildRandomModel } from "../src/model/random_model.ts";
-import {
-  greedyDecode,
-  loadEvalModel,
-  reconstructionAccuracy,
-  teacherForcedCorrect,
-} from "../tools/eval/metrics.ts";
+import { loadEvalModel } from "../tools/eval/metrics.ts";
+import { greedyDecode, reconstructionAccuracy, teacherForcedCorrect } from "../tools/eval/recon.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { RANK, TINY } from "./_tiny.ts";
 

@@ -15,7 +15,8 @@ import {
 } from "../tools/eval/data.ts";
 import { baselineBits } from "../tools/eval/baselines.ts";
 import { rateDistortionSeries, rateDistortionSvg } from "../tools/eval/plot.ts";
-import { formatReport, runEval } from "../tools/eval/run.ts";
+import { runEval } from "../tools/eval/run.ts";
+import { formatReport } from "../tools/eval/report.ts";
 import { loadEvalModel } from "../tools/eval/metrics.ts";
 
 Deno.test("eval bm25: exact match first, empty and unknown queries give no hits", () => {

@@ -20,7 +20,8 @@ import { DEFAULT_WEIGHTS_URL } from "../src/r3mem.ts";
 import { type EvalDocument, loadFiles, loadValidation } from "./eval/data.ts";
 import { loadEvalModel } from "./eval/metrics.ts";
 import { rateDistortionSeries, rateDistortionSvg } from "./eval/plot.ts";
-import { type EvalOptions, formatReport, type MetricName, METRICS, runEval } from "./eval/run.ts";
+import { type EvalOptions, type MetricName, METRICS, runEval } from "./eval/run.ts";
+import { formatReport } from "./eval/report.ts";
 import { runMain, UsageError } from "./_main.ts";
 
 const HELP = `Usage: deno task eval [options]

@@ -12,14 +12,8 @@
 import { MemoryRefiner } from "../../src/train/refiner.ts";
 import { createWasmBackend } from "../../src/backend/wasm/wasm_backend.ts";
 import { loadWeightsFrom } from "../../src/model/weights_format.ts";
-import {
-  compressTokens,
-  type EvalModel,
-  greedyDecode,
-  memoryBits,
-  storedMemory,
-  teacherForcedCorrect,
-} from "./metrics.ts";
+import { compressTokens, type EvalModel, memoryBits, storedMemory } from "./metrics.ts";
+import { greedyDecode, teacherForcedCorrect } from "./recon.ts";
 
 /** One point of a refinement curve: a budget and what it gave. */
 export interface RefinePoint {
