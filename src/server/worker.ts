@@ -9,7 +9,7 @@ import { R3MemError } from "../errors.ts";
 import { R3Mem } from "../r3mem.ts";
 import { compressToBytes, indexBytes, reconstructBytes } from "./engine.ts";
 import { appendToBytes } from "./conversation_engine.ts";
-import type { FromWorker, JobRequest, ToWorker, WireError } from "./worker_pool.ts";
+import type { FromWorker, JobRequest, ToWorker, WireError } from "./worker_protocol.ts";
 
 let model: R3Mem | undefined;
 let current = -1;

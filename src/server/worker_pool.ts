@@ -6,8 +6,6 @@
  *
  * @module
  */
-import type { RefineBudget } from "../refine_budget.ts";
-import { FormatError, InputError, ModelMismatchError, R3MemError } from "../errors.ts";
 import type {
   Compressed,
   Engine,
@@ -19,42 +17,7 @@ import { PoolError } from "./errors.ts";
 import type { AppendedTurn } from "./conversation_engine.ts";
 import { JobQueue, LARGE_JOB_BYTES, LARGE_JOB_CHARS } from "./job_queue.ts";
 import type { BackendChoice } from "../backend/webgpu/choose.ts";
-
-/** A job as the pool posts it to a worker. */
-export type JobRequest =
-  | {
-    op: "compress";
-    text: string;
-    lossless: boolean;
-    slots?: "code" | "all" | "document" | "none";
-    refine?: RefineBudget;
-  }
-  | { op: "reconstruct"; bytes: Uint8Array; node: number }
-  | { op: "index"; bytes: Uint8Array }
-  | { op: "query_key"; query: string }
-  | { op: "append"; state: Uint8Array | null; text: string };
-
-/** Messages the pool sends to a worker. */
-export type ToWorker =
-  | { type: "init"; weights: string | Uint8Array; backend?: BackendChoice }
-  | { type: "job"; id: number; job: JobRequest }
-  | { type: "cancel"; id: number };
-
-/** An error as it crosses the worker boundary. */
-export interface WireError {
-  /** `R3MemError` code, or `internal`. */
-  code: string;
-  /** Message. */
-  message: string;
-}
-
-/** Messages a worker sends back. */
-export type FromWorker =
-  | { type: "ready"; fingerprint: string; backend: string }
-  | { type: "init_error"; error: WireError }
-  | { type: "piece"; id: number; text: string }
-  | { type: "result"; id: number; value: unknown }
-  | { type: "error"; id: number; error: WireError };
+import { fromWire, type FromWorker, type JobRequest, type ToWorker } from "./worker_protocol.ts";
 
 /** Options of {@link WorkerPool.create}. */
 export interface WorkerPoolOptions {
@@ -396,23 +359,6 @@ function startWorker(options: WorkerPoolOptions): Promise<{ worker: Worker; read
     const weights = options.weights instanceof URL ? options.weights.href : options.weights;
     worker.postMessage({ type: "init", weights, backend: options.backend } satisfies ToWorker);
   });
-}
-
-function fromWire(error: WireError): Error {
-  switch (error.code) {
-    case "bad_input":
-      return new InputError(error.message);
-    case "bad_format":
-      return new FormatError(error.message);
-    case "model_mismatch":
-      return new ModelMismatchError(error.message);
-    case "too_large":
-      return new R3MemError("too_large", error.message);
-    case "cancelled":
-      return new PoolError("cancelled", error.message);
-    default:
-      return new PoolError("worker_failed", error.message);
-  }
 }
 
 function isLarge(request: JobRequest): boolean {
