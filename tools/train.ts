@@ -12,234 +12,37 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import { createWasmBackend } from "../src/backend/wasm/wasm_backend.ts";
-import { type ModelConfig, parseConfig } from "../src/model/config.ts";
-import { Tokenizer, trainBpe } from "../src/model/tokenizer.ts";
-import { readMasterFile, writeMasterFile, writeModelFile } from "../src/train/checkpoint.ts";
-import { Sampler, type TokenizedCorpus, tokenizeDocuments } from "../src/train/data.ts";
+import { trainBpe } from "../src/model/tokenizer.ts";
+import { writeMasterFile, writeModelFile } from "../src/train/checkpoint.ts";
+import { Sampler, tokenizeDocuments } from "../src/train/data.ts";
 import { copyBaseNorms, initParams, numel, paramSpecs, type Stage } from "../src/train/params.ts";
 import { type GradPool, LocalPool, type Work, WorkerPool } from "../src/train/pool.ts";
 import type { MemoryLosses } from "../src/train/engine.ts";
 import {
   evaluate,
-  makeBatch,
   newStageState,
   type Progress,
-  type Recipe,
   type StageState,
   trainStage,
 } from "../src/train/trainer.ts";
-import { readCorpusDocuments } from "./corpus/text.ts";
+import {
+  exists,
+  fmtTime,
+  log,
+  readDocs,
+  tokenizerSample,
+  validationWork,
+  writeAtomic,
+} from "./train/io.ts";
+import { HELP, parseTrainArgs } from "./train/options.ts";
+import { planRun } from "./train/recipe.ts";
 
-/** Named model shapes. */
-export const CONFIGS: Record<string, ModelConfig> = {
-  small: {
-    vocabSize: 4096,
-    dim: 128,
-    layers: 4,
-    heads: 4,
-    ffnDim: 384,
-    memorySlots: 8,
-    segmentTokens: 64,
-    window: 128,
-    ropeTheta: 10000,
-    normEps: 1e-5,
-  },
-  tiny: {
-    vocabSize: 512,
-    dim: 32,
-    layers: 2,
-    heads: 2,
-    ffnDim: 64,
-    memorySlots: 4,
-    segmentTokens: 16,
-    window: 32,
-    ropeTheta: 10000,
-    normEps: 1e-5,
-  },
-};
-
-/** The default recipe for a config (steps 0 = planned from the time budget). */
-export function defaultRecipe(config: ModelConfig, seed: number): Recipe {
-  return {
-    config,
-    rank: 32,
-    seed,
-    seqLen: config.window,
-    stage1: { steps: 0, batch: 16, lr: 2e-3, warmup: 100, minLrRatio: 0.1 },
-    stage2: { steps: 0, batch: 16, lr: 3e-3, warmup: 50, minLrRatio: 0.1 },
-    sampling: {
-      segmentTokens: config.segmentTokens,
-      maxSegments: Math.max(1, Math.floor(config.window / config.segmentTokens)),
-      nextTokens: config.segmentTokens,
-      levels: { sentence: 0.6, paragraph: 0.2, chunk: 0.2 },
-    },
-    // measured on the tiny config (docs/TRAINING.md): a heavier cycle term slows memory learning.
-    // The retrieval term (--ret W) is off by default: see docs/TRAINING.md, "Retrieval term".
-    loss: { rec: 1, fwd: 0.5, cyc: 0.05 },
-    clip: 1,
-    adam: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 },
-  };
-}
-
-/**
- * `--ret W`: turns on the stage-2 retrieval term with weight W (and the queries it needs, made
- * like the evaluation's: a sentence of the span with a third of its tokens dropped).
- */
-function withRetrieval(recipe: Recipe, ret: string | undefined): void {
-  if (ret === undefined) return;
-  const w = Number(ret);
-  if (!(w >= 0)) throw new RangeError(`--ret must be a weight >= 0, got ${ret}`);
-  recipe.loss = { ...recipe.loss, ret: w };
-  recipe.sampling = { ...recipe.sampling, queryDrop: w > 0 ? 1 / 3 : undefined };
-}
-
-/** Steps over which the learning rate ramps up again after resuming without optimizer moments. */
-const REWARM_STEPS = 50;
-
-const HELP = `Usage: deno task train [options]
-
-  --minutes N        time budget for the whole recipe (default 150)
-  --config NAME      small | tiny (default small)
-  --vocab N --dim N --layers N --heads N --ffn N --slots N --segment N --window N --rank N
-                     override the config's sizes
-  --out DIR          where the model goes (default weights/)
-  --name NAME        file name of the model (default r3mem-default)
-  --work DIR         checkpoints and the f32 master (default build/train)
-  --corpus DIR       corpus directory (default .corpus)
-  --resume           continue from WORK/checkpoint.r3w; when it is gone (a new machine), from
-                     WORK/master.r3w or --from FILE, a master with loop state (written at every
-                     stop), with fresh optimizer moments and the learning rate re-warmed
-  --from FILE        with --resume: the checkpoint or master to continue from
-  --part-minutes N   stop this invocation after N minutes (checkpoint + master), plan as usual:
-                     a run of --minutes in parts, each continued with --resume
-  --restage2         with --resume at the start of stage 2: use this version's stage-2 recipe
-                     (and --rank, --lr2, --batch2, --steps2), re-initialising the adapters
-  --extend2          with --resume from a finished run: continue stage 2 for --steps2 more steps
-                     (or what --minutes allows), the cosine schedule stretched to the new end
-                     and the learning rate re-warmed (a longer stage 2 is what raises the
-                     decoder's capacity, docs/TRAINING.md)
-  --restart          with --extend2: the cosine schedule starts again at full learning rate
-                     (a warm restart) instead of continuing the stretched one
-  --windows N        stage-2 spans are fixed windows of N tokens from anywhere in a document
-                     instead of the sentence/paragraph/chunk mix (a curriculum phase: the encoder
-                     learns to write short fixed spans first; docs/TRAINING.md); --windows 0
-                     goes back to the mix
-  --seed N           seed of initialisation and sampling (default 1)
-  --steps N          steps of each stage (overrides the time budget; for tests)
-  --steps1 N --steps2 N   steps of one stage
-  --batch1 N --batch2 N   batch sizes; --lr1 X --lr2 X learning rates
-  --ret W            stage-2 retrieval term (InfoNCE on search keys) with weight W (default off)
-  --workers N        data-parallel workers (default: CPU cores, at most 2; 1 = in-thread)
-  --deterministic    kernels without fused multiply-add: the same parameters on every machine
-                     (default: fast kernels, the same parameters run to run on one machine)
-  --data-mb N        use only the first N MB of training text (quick runs)
-  --checkpoint-every N    steps between checkpoints (default 200)
-  --stop-after N     save a checkpoint and exit after N steps (to test --resume)
-  --help`;
-
-function fmtTime(ms: number): string {
-  if (!Number.isFinite(ms)) return "?";
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(r).padStart(2, "0")}s`;
-}
-
-function log(msg: string): void {
-  console.log(`[train ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await Deno.writeFile(path + ".tmp", bytes);
-  await Deno.rename(path + ".tmp", path);
-}
-
-async function readDocs(path: string, maxBytes: number): Promise<string[]> {
-  const out: string[] = [];
-  let bytes = 0;
-  for await (const d of readCorpusDocuments(path)) {
-    out.push(d.text);
-    bytes += d.text.length;
-    if (bytes >= maxBytes) break;
-  }
-  return out;
-}
-
-/** Every k-th document up to `maxChars` characters: the tokenizer's training sample. */
-function tokenizerSample(docs: string[], maxChars: number): string[] {
-  const total = docs.reduce((a, d) => a + d.length, 0);
-  const k = Math.max(1, Math.floor(total / maxChars));
-  const out: string[] = [];
-  let n = 0;
-  for (let i = 0; i < docs.length && n < maxChars; i += k) out.push(docs[i]), n += docs[i].length;
-  return out;
-}
-
-/** Fixed validation examples (same for every run with the same tokenizer). */
-function validationWork(corpus: TokenizedCorpus, recipe: Recipe) {
-  const s = new Sampler(corpus, 12345);
-  const saved = {
-    ...recipe,
-    stage1: { ...recipe.stage1, batch: 32 },
-    stage2: { ...recipe.stage2, batch: 32 },
-  };
-  return { lm: makeBatch(1, saved, s).work, mem: makeBatch(2, saved, s).work };
-}
+export { CONFIGS, defaultRecipe } from "./train/recipe.ts";
 
 async function main(): Promise<number> {
-  const { values: a } = parseArgs({
-    args: Deno.args,
-    options: {
-      minutes: { type: "string", default: "150" },
-      config: { type: "string", default: "small" },
-      vocab: { type: "string" },
-      dim: { type: "string" },
-      layers: { type: "string" },
-      heads: { type: "string" },
-      ffn: { type: "string" },
-      slots: { type: "string" },
-      segment: { type: "string" },
-      window: { type: "string" },
-      rank: { type: "string" },
-      out: { type: "string", default: "weights" },
-      name: { type: "string", default: "r3mem-default" },
-      work: { type: "string", default: "build/train" },
-      corpus: { type: "string", default: ".corpus" },
-      resume: { type: "boolean", default: false },
-      from: { type: "string" },
-      "part-minutes": { type: "string" },
-      seed: { type: "string", default: "1" },
-      steps: { type: "string" },
-      steps1: { type: "string" },
-      steps2: { type: "string" },
-      batch1: { type: "string" },
-      batch2: { type: "string" },
-      lr1: { type: "string" },
-      lr2: { type: "string" },
-      ret: { type: "string" },
-      workers: { type: "string" },
-      deterministic: { type: "boolean", default: false },
-      "data-mb": { type: "string" },
-      "checkpoint-every": { type: "string", default: "200" },
-      "stop-after": { type: "string" },
-      restage2: { type: "boolean", default: false },
-      extend2: { type: "boolean", default: false },
-      restart: { type: "boolean", default: false },
-      windows: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-  });
+  const a = parseTrainArgs(Deno.args);
   if (a.help) {
     console.log(HELP);
     return 0;
@@ -266,139 +69,13 @@ async function main(): Promise<number> {
     : t0 + Number(a["part-minutes"]) * 60_000;
 
   // ── recipe, tokenizer and parameters (fresh or resumed) ──────────────────────
-  let recipe: Recipe;
-  let tokenizer: Tokenizer;
-  let params: Map<string, Float32Array>;
-  let resumed: Awaited<ReturnType<typeof readMasterFile>> | null = null;
-  const history: Record<string, unknown> = {};
-  let resumedFrom: string | null = null;
-  if (a.resume) {
-    resumedFrom = a.from ??
-      ((await exists(ckptPath)) ? ckptPath : (await exists(masterPath)) ? masterPath : null);
-    if (!resumedFrom) {
-      console.error(`--resume: no checkpoint at ${ckptPath} and no master at ${masterPath}`);
-      return 1;
-    }
-    resumed = await readMasterFile(await Deno.readFile(resumedFrom));
-    if (!resumed.state.stageState) {
-      console.error(
-        `--resume: ${resumedFrom} has no loop state (a master written before resumable masters)`,
-      );
-      return 1;
-    }
-    if (resumed.m.size === 0) {
-      // A master: no optimizer moments. Start them afresh and ramp the learning rate up again.
-      const st = resumed.state.stageState as StageState;
-      st.rewarm = { from: st.step, steps: REWARM_STEPS };
-      log(`${resumedFrom} has no optimizer state: re-warming over ${REWARM_STEPS} steps`);
-    }
-    recipe = resumed.state.recipe as Recipe;
-    tokenizer = Tokenizer.fromBytes(resumed.tokenizer);
-    params = resumed.params;
-    Object.assign(history, resumed.state.history ?? {});
-    if (a.restage2) {
-      // Start stage 2 afresh with this version's stage-2 recipe (and --rank/--lr2/--batch2/
-      // --steps2), keeping the trained base: only at the stage boundary.
-      const st = resumed.state.stageState as StageState;
-      const atBoundary = (st.stage === 2 && st.step === 0) ||
-        (st.stage === 1 && st.totalSteps > 0 && st.step >= st.totalSteps);
-      if (!atBoundary) {
-        console.error(
-          "--restage2 needs a checkpoint taken at the end of stage 1 or the start of stage 2",
-        );
-        return 1;
-      }
-      const fresh = defaultRecipe(recipe.config, recipe.seed);
-      const rank = a.rank ? Number(a.rank) : fresh.rank;
-      recipe.stage2 = { ...fresh.stage2, steps: Number(a.steps2 ?? a.steps ?? 0) };
-      if (a.batch2) recipe.stage2.batch = Number(a.batch2);
-      if (a.lr2) recipe.stage2.lr = Number(a.lr2);
-      recipe.loss = fresh.loss;
-      recipe.sampling = fresh.sampling;
-      withRetrieval(recipe, a.ret);
-      if (rank !== recipe.rank) {
-        const init = initParams(recipe.config, rank, recipe.seed);
-        for (const [k, v] of init) if (k.startsWith("lora.")) params.set(k, v);
-        recipe.rank = rank;
-      }
-      if (st.stage === 2) {
-        st.totalSteps = recipe.stage2.steps;
-        resumed.m.clear();
-        resumed.v.clear();
-      }
-      log(
-        `--restage2: rank ${rank}, ${JSON.stringify(recipe.stage2)}, loss ${
-          JSON.stringify(recipe.loss)
-        }`,
-      );
-    }
-    if (a.extend2) {
-      const st = resumed.state.stageState as StageState;
-      if (st.stage !== 2 || st.step < st.totalSteps) {
-        console.error("--extend2 needs the master or checkpoint of a finished stage 2");
-        return 1;
-      }
-      // Stretch the schedule: planned anew from --steps2 or the budget, as if the stage had been
-      // planned longer; fresh moments, so the learning rate ramps up again.
-      const more = Number(a.steps2 ?? 0);
-      st.totalSteps = more > 0 ? st.step + more : 0;
-      st.rewarm = { from: st.step, steps: REWARM_STEPS };
-      recipe.stage2.steps = st.totalSteps;
-      if (a.restart) st.restartAt = st.step;
-      if (a.lr2) recipe.stage2.lr = Number(a.lr2);
-      resumed.m.clear();
-      resumed.v.clear();
-      log(
-        `--extend2: stage 2 continues from step ${st.step}${more > 0 ? ` for ${more} steps` : ""}`,
-      );
-    }
-    log(
-      `resuming from ${resumedFrom}: stage ${
-        (resumed.state.stageState as StageState).stage
-      }, step ${(resumed.state.stageState as StageState).step}`,
-    );
-  } else {
-    const base = CONFIGS[a.config!];
-    if (!base) {
-      console.error(
-        `Unknown --config ${a.config}; choose one of ${Object.keys(CONFIGS).join(", ")}`,
-      );
-      return 1;
-    }
-    const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
-    const config = parseConfig({
-      ...base,
-      vocabSize: num(a.vocab, base.vocabSize),
-      dim: num(a.dim, base.dim),
-      layers: num(a.layers, base.layers),
-      heads: num(a.heads, base.heads),
-      ffnDim: num(a.ffn, base.ffnDim),
-      memorySlots: num(a.slots, base.memorySlots),
-      segmentTokens: num(a.segment, base.segmentTokens),
-      window: num(a.window, base.window),
-    });
-    recipe = defaultRecipe(config, Number(a.seed));
-    if (a.rank) recipe.rank = Number(a.rank);
-    const steps = (s: string | undefined) => (s === undefined ? undefined : Number(s));
-    recipe.stage1.steps = steps(a.steps1) ?? steps(a.steps) ?? 0;
-    recipe.stage2.steps = steps(a.steps2) ?? steps(a.steps) ?? 0;
-    if (a.batch1) recipe.stage1.batch = Number(a.batch1);
-    if (a.batch2) recipe.stage2.batch = Number(a.batch2);
-    if (a.lr1) recipe.stage1.lr = Number(a.lr1);
-    if (a.lr2) recipe.stage2.lr = Number(a.lr2);
-    withRetrieval(recipe, a.ret);
-    tokenizer = null as unknown as Tokenizer;
-    params = initParams(config, recipe.rank, recipe.seed);
+  const planned = await planRun(a, ckptPath, masterPath);
+  if (typeof planned === "string") {
+    console.error(planned);
+    return 1;
   }
-  if (a.windows !== undefined) {
-    const n = Number(a.windows);
-    if (!Number.isInteger(n) || n < 0 || n > recipe.config.window) {
-      console.error(`--windows: a whole number of tokens, 0 to ${recipe.config.window}`);
-      return 1;
-    }
-    recipe.sampling = { ...recipe.sampling, windowTokens: n > 0 ? n : undefined };
-    log(n > 0 ? `stage-2 spans: windows of ${n} tokens` : "stage-2 spans: the level mix");
-  }
+  const { recipe, resumed, history, resumedFrom } = planned;
+  let { tokenizer, params } = planned;
   const config = recipe.config;
 
   // ── data ─────────────────────────────────────────────────────────────────────
