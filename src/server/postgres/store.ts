@@ -31,6 +31,7 @@ import type {
 import { storeError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { prefilterOf } from "./prefilter.ts";
+import { COLUMNS, copy, type Index, recordOf, type Row } from "./rows.ts";
 
 /** Options of {@link PgStore.open}. */
 export interface PgStoreOptions {
@@ -41,46 +42,6 @@ export interface PgStoreOptions {
   /** Rows read per query when scanning (default 500). */
   batchSize?: number;
 }
-
-/** A row of `r3mem_memories` as read (the search columns only when asked). */
-interface Row {
-  id: string;
-  seq: string;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-  expires_at: Date | null;
-  user_id: string | null;
-  agent_id: string | null;
-  run_id: string | null;
-  metadata: Record<string, unknown>;
-  stats: MemoryRecord["stats"];
-  model: string;
-  keys?: Uint8Array;
-  lexical?: Uint8Array | null;
-}
-
-/** The search columns of a record read by {@link PgStore.records}, by record. */
-interface Index {
-  version: number;
-  keys: Uint8Array;
-  lexical: Uint8Array | null;
-}
-
-const COLUMNS = [
-  "id",
-  "seq",
-  "version",
-  "created_at",
-  "updated_at",
-  "expires_at",
-  "user_id",
-  "agent_id",
-  "run_id",
-  "metadata",
-  "stats",
-  "model",
-];
 
 /**
  * The memory store on PostgreSQL.
@@ -424,22 +385,3 @@ export class PgStore implements Store {
     return { version, keys: copy(keys), lexical: lexical ? copy(lexical) : null };
   }
 }
-
-function recordOf(row: Row): MemoryRecord {
-  return {
-    id: row.id,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    version: row.version,
-    ...(row.expires_at ? { expiresAt: row.expires_at.toISOString() } : {}),
-    ...(row.user_id !== null ? { user_id: row.user_id } : {}),
-    ...(row.agent_id !== null ? { agent_id: row.agent_id } : {}),
-    ...(row.run_id !== null ? { run_id: row.run_id } : {}),
-    metadata: row.metadata,
-    stats: row.stats,
-    model: row.model,
-  };
-}
-
-// The client returns Node Buffers; callers get plain arrays.
-const copy = (b: Uint8Array) => new Uint8Array(b);
