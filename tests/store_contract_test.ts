@@ -287,8 +287,11 @@ const CASES: Case[] = [
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const seen: (number | null)[] = [];
+      let bothRead!: () => void;
+      const twoReads = new Promise<void>((r) => (bothRead = r));
       const job = async (state: Uint8Array | null) => {
         seen.push(state ? state[0] : null);
+        if (seen.length === 2) bothRead();
         await gate; // both read the same state before either commits
         return {
           state: new Uint8Array([(state?.[0] ?? 0) + 1]),
@@ -300,7 +303,7 @@ const CASES: Case[] = [
         c.append("a", id, "user", {}, job),
         c.append("a", id, "assistant", {}, job),
       ]);
-      await new Promise((r) => setTimeout(r, 50));
+      await twoReads; // both computed from the same state (no fixed sleep: a loaded machine is slow)
       release();
       const [x, y] = await both;
       assertEquals([x.n, y.n].sort(), [0, 1]);

@@ -40,6 +40,15 @@ import {
   stageData,
 } from "./store_pending.ts";
 import { readChunks } from "./store_chunks.ts";
+import {
+  expired,
+  EXPIRY,
+  expiryKey,
+  isStored,
+  normal,
+  scopeOf,
+  type StoredMemory,
+} from "./store_record.ts";
 import type {
   ListOptions,
   MemoryChange,
@@ -51,33 +60,9 @@ import type {
 
 export { CHUNK_BYTES } from "./store_chunks.ts";
 export type { NewMemory, Page } from "./store_types.ts";
-
-/** A record as the KV store keeps it: the public record and where its data is. */
-export interface StoredMemory extends MemoryRecord {
-  /** Order key: creation time in microseconds, unique within the process. */
-  seq: number;
-  /** Key of this version's chunks (absent: the id, as earlier versions wrote). */
-  dataKey?: string;
-  /** Number of `.r3m` chunks. */
-  blobChunks: number;
-  /** Number of search-key chunks. */
-  keyChunks: number;
-  /** Number of term-count chunks; absent or 0: no words to search. */
-  lexChunks?: number;
-}
-
-const EXPIRY = "~expiry";
+export type { StoredMemory } from "./store_record.ts";
 
 let lastSeq = 0;
-
-const expired = (rec: MemoryRecord, now: number) =>
-  rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= now;
-/** Records written before versions had no `updatedAt`/`version`. */
-const normal = (rec: StoredMemory): StoredMemory => ({
-  ...rec,
-  updatedAt: rec.updatedAt ?? rec.createdAt,
-  version: rec.version ?? 1,
-});
 
 /**
  * The memory store on Deno KV.
@@ -389,20 +374,4 @@ export class MemoryStore implements Store {
     await settlePending(this.kv, marker);
     return true;
   }
-}
-
-function expiryKey(ns: string, rec: MemoryRecord): Deno.KvKey {
-  return [ROOT, EXPIRY, Date.parse(rec.expiresAt!), ns, rec.id];
-}
-
-function scopeOf(m: NewMemory): Pick<MemoryRecord, "user_id" | "agent_id" | "run_id"> {
-  return {
-    ...(m.user_id !== undefined ? { user_id: m.user_id } : {}),
-    ...(m.agent_id !== undefined ? { agent_id: m.agent_id } : {}),
-    ...(m.run_id !== undefined ? { run_id: m.run_id } : {}),
-  };
-}
-
-function isStored(rec: MemoryRecord | undefined): rec is StoredMemory {
-  return rec !== undefined && "keyChunks" in rec;
 }
