@@ -25,7 +25,7 @@ export const DEFAULT_SEARCH_CACHE_BYTES = 256 << 20;
 
 /**
  * Search keys and term counts of stored memory versions, read from the store once and kept
- * (oldest dropped first) within a byte budget. A version's keys never change, so a cached entry
+ * within a byte budget (once it is full, further entries are read each time, not cached). A version's keys never change, so a cached entry
  * stays right for every instance sharing the store; a deleted memory's entries are dropped by
  * {@link forget} on the instance that deleted it, and on others age out (search only asks for
  * the versions the store lists).
@@ -95,19 +95,14 @@ export class SearchCache {
     }
   }
 
+  // Admits an entry while the budget allows; past it, nothing more until entries are forgotten.
+  // Search reads every record in the same order on each query, and for such a cyclic scan over
+  // more entries than fit, evicting the oldest (FIFO or LRU) makes every lookup miss; keeping what
+  // is held makes the share that fits hit.
   #add<T>(map: Map<string, { value: T; bytes: number }>, key: string, value: T, bytes: number) {
+    if (this.#bytes + bytes > this.#limit) return;
     map.set(key, { value, bytes });
     this.#bytes += bytes;
-    // Oldest first, from whichever map holds more.
-    while (this.#bytes > this.#limit && (this.#keys.size > 1 || this.#lexical.size > 1)) {
-      const from = (this.#keys.size >= this.#lexical.size ? this.#keys : this.#lexical) as Map<
-        string,
-        { bytes: number }
-      >;
-      const [oldest, entry] = from.entries().next().value!;
-      from.delete(oldest);
-      this.#bytes -= entry.bytes;
-    }
   }
 }
 
