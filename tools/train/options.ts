@@ -95,7 +95,8 @@ export const HELP = `Usage: deno task train [options]
   --steps N          steps of each stage (overrides the time budget; for tests)
   --steps1 N --steps2 N   steps of one stage
   --batch1 N --batch2 N   batch sizes; --lr1 X --lr2 X learning rates
-  --ret W            stage-2 retrieval term (InfoNCE on search keys) with weight W (default off)
+  --ret W            stage-2 retrieval term (InfoNCE on search keys) with weight W (default off;
+                     also with --extend2)
   --workers N        data-parallel workers (default: CPU cores, at most 2; 1 = in-thread)
   --deterministic    kernels without fused multiply-add: the same parameters on every machine
                      (default: fast kernels, the same parameters run to run on one machine)

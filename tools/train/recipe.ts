@@ -169,9 +169,9 @@ export async function planRun(
     }
     if (a.extend2) {
       const st = resumed.state.stageState as StageState;
-      if (st.stage !== 2 || st.step < st.totalSteps) {
-        return "--extend2 needs the master or checkpoint of a finished stage 2";
-      }
+      // A stage planned from the time budget ends at its deadline, a few steps short of its last
+      // estimate of the total: that is a finished stage too.
+      if (st.stage !== 2) return "--extend2 needs the master or checkpoint of a stage-2 run";
       // Stretch the schedule: planned anew from --steps2 or the budget, as if the stage had been
       // planned longer; fresh moments, so the learning rate ramps up again.
       const more = Number(a.steps2 ?? 0);
@@ -180,6 +180,7 @@ export async function planRun(
       recipe.stage2.steps = st.totalSteps;
       if (a.restart) st.restartAt = st.step;
       if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+      withRetrieval(recipe, a.ret); // --ret W: the retrieval term for the extension
       resumed.m.clear();
       resumed.v.clear();
       log(
