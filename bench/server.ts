@@ -9,10 +9,13 @@
  * deno task bench:server [--url http://127.0.0.1:8787] [--token T] [--requests 200]
  *   [--concurrency 4] [--time-cap 60] [--seed-memories 20] [--model random|default|PATH]
  *   [--mixed-count 20] [--mixed-bytes 1000000] [--mixed-cap 120] [--json]
+ *   [--store kv|postgres] [--database-url postgres://…]
  * ```
  *
  * Without `--url` it starts `server.ts` itself on a free port (a random model unless told
- * otherwise, a Deno KV file in a temporary folder) and stops it afterwards.
+ * otherwise) and stops it afterwards: on a Deno KV file in a temporary folder, or with `--store
+ * postgres` on `--database-url` (default: a throwaway PostgreSQL 15 cluster, `tests/_postgres.ts`,
+ * started for the run and removed after it).
  *
  * @module
  */
@@ -20,6 +23,8 @@ import { parseArgs } from "node:util";
 import { type Align, renderTable } from "./_table.ts";
 import { spawnServer, writeRandomModel } from "../src/server/process.ts";
 import { type MixedResult, runMixed } from "./_mixed.ts";
+// The tests' throwaway cluster: the same initdb/pg_ctl set-up serves a benchmark run.
+import { startPostgres } from "../tests/_postgres.ts";
 
 /** Command-line options. */
 export interface BenchOptions {
@@ -45,6 +50,10 @@ export interface BenchOptions {
   mixedCapS: number;
   /** Print JSON instead of a table. */
   json: boolean;
+  /** The started server's store. */
+  store: "kv" | "postgres";
+  /** With `store: "postgres"`: the database; absent: a throwaway cluster. */
+  databaseUrl?: string;
 }
 
 /** One scenario's measurements. */
@@ -92,8 +101,13 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       "mixed-bytes": { type: "string", default: "1000000" },
       "mixed-cap": { type: "string", default: "120" },
       json: { type: "boolean", default: false },
+      store: { type: "string", default: "kv" },
+      "database-url": { type: "string" },
     },
   });
+  if (values.store !== "kv" && values.store !== "postgres") {
+    throw new TypeError(`--store must be kv or postgres, got "${values.store}"`);
+  }
   const int = (name: string, v: string, min = 1) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) {
@@ -113,6 +127,8 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     mixedBytes: int("mixed-bytes", values["mixed-bytes"]),
     mixedCapS: int("mixed-cap", values["mixed-cap"]),
     json: values.json,
+    store: values.store,
+    ...(values["database-url"] ? { databaseUrl: values["database-url"] } : {}),
   };
 }
 
@@ -218,6 +234,26 @@ export async function runScenario(
   };
 }
 
+/**
+ * The PostgreSQL database of a run: `url` as given, or a fresh database on a throwaway cluster
+ * (removed by `close`).
+ *
+ * @example
+ * ```ts ignore
+ * import { benchDatabase } from "./server.ts";
+ * const db = await benchDatabase(undefined);
+ * console.log(db.url); // postgres://postgres@127.0.0.1:…/bench
+ * await db.close();
+ * ```
+ */
+export async function benchDatabase(
+  url: string | undefined,
+): Promise<{ url: string; close(): Promise<void> }> {
+  if (url) return { url, close: () => Promise.resolve() };
+  const pg = await startPostgres();
+  return { url: await pg.createDatabase("bench"), close: () => pg.destroy() };
+}
+
 async function main(): Promise<void> {
   let options: BenchOptions;
   try {
@@ -238,9 +274,10 @@ async function main(): Promise<void> {
       ? ""
       : options.model;
     modelNote = options.model === "random" ? "random tiny model" : options.model;
+    const db = options.store === "postgres" ? await benchDatabase(options.databaseUrl) : undefined;
     const server = await spawnServer({
       env: {
-        R3MEM_KV_PATH: `${dir}/kv/bench.kv`,
+        ...(db ? { R3MEM_DATABASE_URL: db.url } : { R3MEM_KV_PATH: `${dir}/kv/bench.kv` }),
         ...(weights ? { R3MEM_WEIGHTS: weights } : {}),
       },
     });
@@ -248,6 +285,7 @@ async function main(): Promise<void> {
     pid = server.child.pid;
     stop = async () => {
       await server.stop();
+      await db?.close();
       await Deno.remove(dir, { recursive: true });
     };
   }
@@ -340,6 +378,7 @@ async function main(): Promise<void> {
       requests: options.requests,
       timeCapS: options.timeCapS,
       cores: navigator.hardwareConcurrency,
+      store: options.url ? "the running server's" : options.store,
     };
     const large = mixed && {
       stored: mixed.largeStored,
@@ -353,7 +392,10 @@ async function main(): Promise<void> {
     } else {
       console.log(
         `r3mem server bench: ${url}, model ${String(health.model).slice(0, 12)}… (${modelNote}), ` +
-          `${health.backend}, ${health.workers ?? "?"} workers, concurrency ${options.concurrency}`,
+          `${health.backend}, ${
+            health.workers ?? "?"
+          } workers, concurrency ${options.concurrency}, ` +
+          `store ${info.store}`,
       );
       const align: Align[] = ["left", "right", "right", "right", "right", "right", "right"];
       console.log(renderTable(
