@@ -42,8 +42,7 @@ export interface EdgeHandler {
  * @example
  * ```ts
  * import { createEdgeHandler } from "./edge.ts";
- * import { openStore } from "./open_store.ts";
-import type { Store } from "./store_types.ts";
+ * import { MemoryStore } from "./store.ts";
  * const handler = createEdgeHandler({
  *   env: () => undefined, // the embedded default model, no tokens
  *   openStore: async () => new MemoryStore(await Deno.openKv(":memory:")),
