@@ -10,30 +10,16 @@ import { bodyLimit } from "hono/body-limit";
 import { type R3MemApp, type ServerEnv, tenantAuth } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./config.ts";
 import type { Engine } from "./engine.ts";
-import { fromBase64, toBase64 } from "./encoding.ts";
 import { ApiError, describeIssues, onError } from "./errors.ts";
-import { expiryOf, parseFilter } from "./filter_schema.ts";
-import { scopedFilter } from "./filters.ts";
-import { checkMetadata, memoryInfo } from "./memory_info.ts";
 import { deadline, defaultDeadlineMs, type RateLimit, rateLimit } from "./limits.ts";
+import { mountMemoryRoutes } from "./routes_memories.ts";
 import { mountSearchRoute, SearchCache } from "./routes_search.ts";
 import { mountServiceRoutes } from "./routes_service.ts";
 import { mountTransferRoutes } from "./routes_transfer.ts";
 import { mountConversationRoutes } from "./conversations.ts";
 import { finishOpenApiDocument, OPENAPI_INFO, type OpenApiDoc, renderDocsPage } from "./openapi.ts";
 import { playgroundHtml } from "./playground.ts";
-import {
-  compressRoute,
-  createMemoryRoute,
-  deleteMemoryRoute,
-  getMemoryRoute,
-  healthRoute,
-  listMemoriesRoute,
-  memoryTextRoute,
-  reconstructRoute,
-} from "./schemas.ts";
-import { textResponse } from "./sse.ts";
-import type { MemoryRecord, Store } from "./store_types.ts";
+import type { Store } from "./store_types.ts";
 
 /** What {@link createApp} builds the app from. */
 export interface AppOptions {
@@ -124,108 +110,7 @@ export function createApp(options: AppOptions): R3MemApp {
 
   const cache = new SearchCache(store, options.searchCacheBytes);
   const forget = (ns: string, id: string) => cache.forget(ns, id);
-  const mustGet = async (ns: string, id: string): Promise<MemoryRecord> => {
-    const rec = await store.get(ns, id);
-    if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
-    return rec;
-  };
-  const info = memoryInfo;
-
-  app.openapi(healthRoute, (c) => {
-    const pool = engine as Partial<{ size: number; queued: number }>;
-    return c.json({
-      ok: true,
-      model: engine.fingerprint,
-      backend: engine.backend,
-      workers: pool.size,
-      queued: pool.queued,
-    }, 200);
-  });
-
-  app.openapi(compressRoute, async (c) => {
-    const { text, lossless, slots, refine } = c.req.valid("json");
-    const signal = c.get("signal");
-    const { bytes, stats } = await engine.compress(text, { lossless, slots, refine, signal });
-    return c.json({ memory: toBase64(bytes), stats }, 200);
-  });
-
-  app.openapi(reconstructRoute, async (c) => {
-    const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
-    let bytes: Uint8Array;
-    if (type === "application/octet-stream") {
-      bytes = new Uint8Array(await c.req.arrayBuffer());
-    } else {
-      const body = c.req.valid("json") as { memory?: string };
-      if (!body.memory) {
-        throw new ApiError(
-          400,
-          "bad_input",
-          'Send {"memory": base64} as application/json, or the .r3m bytes as ' +
-            "application/octet-stream",
-        );
-      }
-      bytes = fromBase64(body.memory);
-    }
-    if (bytes.length === 0) throw new ApiError(400, "bad_input", "The memory is empty");
-    const { node } = c.req.valid("query");
-    return await textResponse(c, engine.reconstruct(bytes, { node, signal: c.get("signal") }));
-  });
-
-  app.openapi(createMemoryRoute, async (c) => {
-    const body = c.req.valid("json");
-    const { text, metadata, lossless, slots, refine, user_id, agent_id, run_id } = body;
-    checkMetadata(metadata);
-    const expiresAt = expiryOf(body, Date.now()) ?? undefined;
-    const compressed = await engine.compress(text, {
-      lossless,
-      slots,
-      refine,
-      signal: c.get("signal"),
-    });
-    const rec = await store.put(c.get("namespace"), {
-      ...compressed,
-      model: engine.fingerprint,
-      metadata,
-      user_id,
-      agent_id,
-      run_id,
-      expiresAt,
-    });
-    c.header("Location", `/v1/memories/${rec.id}`);
-    return c.json({ id: rec.id, createdAt: rec.createdAt, stats: rec.stats }, 201);
-  });
-
-  app.openapi(listMemoriesRoute, async (c) => {
-    const { limit, cursor, filter, ...scope } = c.req.valid("query");
-    const where = scopedFilter(scope, parseFilter(filter, "filter", true));
-    const page = await store.list(c.get("namespace"), { limit, cursor, filter: where });
-    return c.json({ memories: page.memories.map(info), cursor: page.cursor }, 200);
-  });
-
-  app.openapi(getMemoryRoute, async (c) => {
-    return c.json(info(await mustGet(c.get("namespace"), c.req.valid("param").id)), 200);
-  });
-
-  app.openapi(memoryTextRoute, async (c) => {
-    const ns = c.get("namespace");
-    const { id } = c.req.valid("param");
-    await mustGet(ns, id);
-    const bytes = await store.getBytes(ns, id);
-    if (!bytes) throw new ApiError(404, "not_found", `No memory with id ${id}`);
-    const { node } = c.req.valid("query");
-    return await textResponse(c, engine.reconstruct(bytes, { node, signal: c.get("signal") }));
-  });
-
-  app.openapi(deleteMemoryRoute, async (c) => {
-    const ns = c.get("namespace");
-    const { id } = c.req.valid("param");
-    if (!(await store.delete(ns, id))) {
-      throw new ApiError(404, "not_found", `No memory with id ${id}`);
-    }
-    forget(ns, id);
-    return c.body(null, 204);
-  });
-
+  mountMemoryRoutes(app, { engine, store, forget });
   mountSearchRoute(app, { engine, store, cache });
   mountServiceRoutes(app, { engine, store, forget });
   mountTransferRoutes(app, { engine, store });
