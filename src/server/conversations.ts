@@ -69,14 +69,6 @@ export function mountConversationRoutes(app: R3MemApp, deps: ConversationDeps): 
     if (!found) throw new ApiError(404, "not_found", `Conversation ${id} has no turn ${n}`);
     return engine.reconstruct(found.bytes, { signal });
   };
-  const info = (t: TurnRecord) => ({
-    n: t.n,
-    role: t.role,
-    metadata: t.metadata,
-    createdAt: t.createdAt,
-    textBytes: t.textBytes,
-    bytes: t.bytes,
-  });
 
   app.openapi(createConversationRoute, async (c) => {
     const body = c.req.header("content-length") === "0" || !c.req.header("content-type")
@@ -111,7 +103,7 @@ export function mountConversationRoutes(app: R3MemApp, deps: ConversationDeps): 
       (state) => engine.append(state, text, { signal }),
     );
     c.header("Location", `/v1/conversations/${id}/turns/${turn.n}/text`);
-    return c.json(info(turn), 201);
+    return c.json(turnInfo(turn), 201);
   });
 
   app.openapi(getConversationRoute, async (c) => {
@@ -121,10 +113,10 @@ export function mountConversationRoutes(app: R3MemApp, deps: ConversationDeps): 
     const rec = await mustGet(ns, id);
     const page = await store.turns(ns, id, from, limit);
     const turns = await Promise.all(page.turns.map(async (t) => {
-      if (text !== "true") return info(t);
+      if (text !== "true") return turnInfo(t);
       let s = "";
       for await (const piece of await turnText(ns, id, t.n, c.get("signal"))) s += piece;
-      return { ...info(t), text: s };
+      return { ...turnInfo(t), text: s };
     }));
     return c.json({
       id: rec.id,
@@ -152,4 +144,16 @@ export function mountConversationRoutes(app: R3MemApp, deps: ConversationDeps): 
     }
     return c.body(null, 204);
   });
+}
+
+// A turn as the API shows it (the store's chunk count left out).
+function turnInfo(t: TurnRecord) {
+  return {
+    n: t.n,
+    role: t.role,
+    metadata: t.metadata,
+    createdAt: t.createdAt,
+    textBytes: t.textBytes,
+    bytes: t.bytes,
+  };
 }

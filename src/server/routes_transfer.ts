@@ -13,7 +13,7 @@ import { fromBase64, toBase64 } from "./encoding.ts";
 import type { Engine } from "./engine.ts";
 import { ApiError, describeIssues, type ErrorBody, toErrorResponse } from "./errors.ts";
 import { expiryOf, parseFilter, ScopeFields } from "./filter_schema.ts";
-import { scopedFilter } from "./filters.ts";
+import { type Filter, scopedFilter } from "./filters.ts";
 import { checkMetadata, memoryInfo } from "./memory_info.ts";
 import { Metadata } from "./schemas.ts";
 import { exportRoute, importRoute } from "./schemas_service.ts";
@@ -78,29 +78,7 @@ export function mountTransferRoutes(app: R3MemApp, deps: { engine: Engine; store
     if (!query.success) throw new ApiError(400, "bad_input", describeIssues(query.error.issues));
     const { filter, ...scope } = query.data;
     const where = scopedFilter(scope, parseFilter(filter, "filter", true));
-    const encoder = new TextEncoder();
-    const records = store.records(ns, where)[Symbol.asyncIterator]();
-    const stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          for (let r = await records.next(); !r.done; r = await records.next()) {
-            const bytes = await store.getBytes(ns, r.value.id);
-            if (!bytes) continue; // deleted meanwhile
-            const line = { ...memoryInfo(r.value), memory: toBase64(bytes) };
-            controller.enqueue(encoder.encode(JSON.stringify(line) + "\n"));
-            return;
-          }
-          controller.close();
-        } catch (e) {
-          controller.enqueue(encoder.encode(JSON.stringify(toErrorResponse(e).body) + "\n"));
-          controller.close();
-        }
-      },
-      async cancel() {
-        await records.return?.();
-      },
-    });
-    return c.body(stream, 200, { "Content-Type": "application/x-ndjson" });
+    return c.body(exportStream(store, ns, where), 200, { "Content-Type": "application/x-ndjson" });
   });
 
   app.post(importRoute.getRoutingPath(), async (c) => {
@@ -166,5 +144,36 @@ export function mountTransferRoutes(app: R3MemApp, deps: { engine: Engine; store
       });
       return rec.id;
     }
+  });
+}
+
+// The namespace's memories that match, one NDJSON line each (metadata and base64 `.r3m`), read
+// as the client pulls; an error ends the stream with one `{error}` line.
+function exportStream(
+  store: Store,
+  ns: string,
+  where: Filter | undefined,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const records = store.records(ns, where)[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (let r = await records.next(); !r.done; r = await records.next()) {
+          const bytes = await store.getBytes(ns, r.value.id);
+          if (!bytes) continue; // deleted meanwhile
+          const line = { ...memoryInfo(r.value), memory: toBase64(bytes) };
+          controller.enqueue(encoder.encode(JSON.stringify(line) + "\n"));
+          return;
+        }
+        controller.close();
+      } catch (e) {
+        controller.enqueue(encoder.encode(JSON.stringify(toErrorResponse(e).body) + "\n"));
+        controller.close();
+      }
+    },
+    async cancel() {
+      await records.return?.();
+    },
   });
 }
