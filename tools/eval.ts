@@ -150,23 +150,7 @@ export async function main(args: string[]): Promise<number> {
   };
   const weights = await readWeights(a.weights);
 
-  let docs: EvalDocument[];
-  let source: string;
-  if (a.file && a.file.length > 0) {
-    docs = (await loadFiles(a.file)).slice(0, limitDocs);
-    source = `files (${a.file.length})`;
-  } else {
-    const path = `${a.corpus ?? ".corpus"}/valid.txt`;
-    try {
-      docs = await loadValidation(path, limitDocs);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new UsageError(`no validation split at ${path}: run \`deno task corpus\` first`);
-      }
-      throw e;
-    }
-    source = path;
-  }
+  const { docs, source } = await evalText(a.file, a.corpus, limitDocs);
   if (docs.length === 0) throw new UsageError("no text to evaluate on");
 
   const t0 = performance.now();
@@ -205,6 +189,29 @@ export async function main(args: string[]): Promise<number> {
   }
   console.log(a.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
+}
+
+// The text to evaluate on: the files given, or the corpus's validation split.
+async function evalText(
+  files: string[] | undefined,
+  corpus: string | undefined,
+  limitDocs: number,
+): Promise<{ docs: EvalDocument[]; source: string }> {
+  if (files && files.length > 0) {
+    return {
+      docs: (await loadFiles(files)).slice(0, limitDocs),
+      source: `files (${files.length})`,
+    };
+  }
+  const path = `${corpus ?? ".corpus"}/valid.txt`;
+  try {
+    return { docs: await loadValidation(path, limitDocs), source: path };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsageError(`no validation split at ${path}: run \`deno task corpus\` first`);
+    }
+    throw e;
+  }
 }
 
 if (import.meta.main) await runMain(main);
