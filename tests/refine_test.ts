@@ -82,7 +82,7 @@ Deno.test("shipped model: a refined sentence comes back from its memory alone", 
     return right / a.length;
   };
   const before = await acc(0), after = await acc(200);
-  // The session-5 encoder alone gets 0.75 of this sentence (the session-3 one under 0.1).
+  // The session-6 encoder alone gets 0.75 of this sentence (the session-3 one under 0.5).
   assert(before < 1, `encoder alone is already exact (${before}): the test shows nothing`);
   assert(after >= 0.9 && after > before, `refined: ${after} (encoder alone ${before})`);
 });
