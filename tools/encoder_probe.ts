@@ -27,7 +27,7 @@ import type { LossWeights, MemorySample } from "../src/train/engine.ts";
 import type { Recipe } from "../src/train/trainer.ts";
 import { spanLoss } from "../src/train/slots.ts";
 import { mulberry32 } from "../src/prng.ts";
-import { readCorpusDocuments } from "./corpus/text.ts";
+import { readDocs } from "./train/io.ts";
 import { runMain, UsageError } from "./_main.ts";
 
 const HELP = `Usage: deno task probe:encoder [options]
@@ -44,17 +44,6 @@ const HELP = `Usage: deno task probe:encoder [options]
   --data-mb N     MB of training text to sample from (default 4)
   --corpus DIR    corpus directory (default .corpus)
   --help`;
-
-async function readText(path: string, maxChars: number): Promise<string[]> {
-  const out: string[] = [];
-  let n = 0;
-  for await (const d of readCorpusDocuments(path)) {
-    out.push(d.text);
-    n += d.text.length;
-    if (n >= maxChars) break;
-  }
-  return out;
-}
 
 // Spans of one kind from one corpus: fixed-length windows or the trainer's samples.
 function spanSource(
@@ -117,10 +106,10 @@ export async function main(args: string[]): Promise<number> {
   const recipe = master.state.recipe as Recipe;
   const loss: LossWeights = a.loss === "rec" ? { rec: 1, fwd: 0, cyc: 0 } : recipe.loss;
   const train = tokenizeDocuments(
-    await readText(`${a.corpus}/train.txt`, Number(a["data-mb"]) * 1e6),
+    await readDocs(`${a.corpus}/train.txt`, Number(a["data-mb"]) * 1e6),
     tok,
   );
-  const valid = tokenizeDocuments(await readText(`${a.corpus}/valid.txt`, 2e6), tok);
+  const valid = tokenizeDocuments(await readDocs(`${a.corpus}/valid.txt`, 2e6), tok);
   const e = new TrainEngine(await createWasmBackend(), c, master.params, {
     rank: master.rank,
     maxRows: Math.max(2 * c.memorySlots + c.segmentTokens, c.memorySlots + c.window + 1),

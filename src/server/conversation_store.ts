@@ -113,6 +113,59 @@ export const MAX_APPEND_ATTEMPTS = 8;
 const ROOT = "r3conv";
 
 /**
+ * A new, empty conversation's record (every store writes this shape).
+ *
+ * @example
+ * ```ts
+ * import { newConversation } from "./conversation_store.ts";
+ * console.log(newConversation({}, "m").turns); // 0
+ * ```
+ */
+export function newConversation(
+  metadata: Record<string, unknown>,
+  model: string,
+): ConversationRecord {
+  const now = new Date().toISOString();
+  return {
+    id: crypto.randomUUID(),
+    createdAt: now,
+    updatedAt: now,
+    metadata,
+    model,
+    turns: 0,
+    state: null,
+  };
+}
+
+/**
+ * The record of turn `n` appended now from a job's result.
+ *
+ * @example
+ * ```ts
+ * import { newTurn } from "./conversation_store.ts";
+ * const out = { state: new Uint8Array(1), turn: new Uint8Array(5), textBytes: 4 };
+ * console.log(newTurn(0, "user", {}, out, 1).bytes); // 5
+ * ```
+ */
+export function newTurn(
+  n: number,
+  role: string,
+  metadata: Record<string, unknown>,
+  out: { turn: Uint8Array; textBytes: number },
+  chunks: number,
+): TurnRecord {
+  return {
+    n,
+    role,
+    metadata,
+    createdAt: new Date().toISOString(),
+    textBytes: out.textBytes,
+    bytes: out.turn.length,
+    chunks,
+  };
+}
+
+/**
  * Turns the too-large error every store gives for a turn's memory over {@link MAX_TURN_BYTES}.
  *
  * @param bytes The turn memory's size.
@@ -168,16 +221,7 @@ export class KvConversationStore implements ConversationStore {
     metadata: Record<string, unknown>,
     model: string,
   ): Promise<ConversationRecord> {
-    const now = new Date().toISOString();
-    const rec: ConversationRecord = {
-      id: crypto.randomUUID(),
-      createdAt: now,
-      updatedAt: now,
-      metadata,
-      model,
-      turns: 0,
-      state: null,
-    };
+    const rec = newConversation(metadata, model);
     const key = [ROOT, ns, "rec", rec.id];
     const res = await this.kv.atomic().check({ key, versionstamp: null }).set(key, rec).commit();
     if (!res.ok) throw new ApiError(409, "conflict", `Conversation ${rec.id} exists`);
@@ -213,16 +257,8 @@ export class KvConversationStore implements ConversationStore {
       const chunks = Math.max(1, Math.ceil(out.turn.length / CHUNK_BYTES));
       if (chunks > MAX_TURN_CHUNKS) throw turnTooLarge(out.turn.length);
       const n = rec.turns;
-      const now = new Date().toISOString();
-      const turn: TurnRecord = {
-        n,
-        role,
-        metadata,
-        createdAt: now,
-        textBytes: out.textBytes,
-        bytes: out.turn.length,
-        chunks,
-      };
+      const turn = newTurn(n, role, metadata, out, chunks);
+      const now = turn.createdAt;
       const turnKey = [ROOT, ns, "turn", id, n];
       const op = this.kv.atomic()
         .check(entry)

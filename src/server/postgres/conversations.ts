@@ -18,6 +18,8 @@ import {
   type ConversationStore,
   MAX_APPEND_ATTEMPTS,
   MAX_TURN_BYTES,
+  newConversation,
+  newTurn,
   type TurnJob,
   type TurnRecord,
   turnTooLarge,
@@ -75,16 +77,8 @@ export class PgConversationStore implements ConversationStore {
     metadata: Record<string, unknown>,
     model: string,
   ): Promise<ConversationRecord> {
-    const now = new Date().toISOString();
-    const rec: ConversationRecord = {
-      id: crypto.randomUUID(),
-      createdAt: now,
-      updatedAt: now,
-      metadata,
-      model,
-      turns: 0,
-      state: null,
-    };
+    const rec = newConversation(metadata, model);
+    const now = rec.createdAt;
     await this.#run(() =>
       this.#sql`INSERT INTO r3mem_conversations
           (ns, id, created_at, updated_at, metadata, model, turns, state)
@@ -133,16 +127,8 @@ export class PgConversationStore implements ConversationStore {
       const out = await job(rec.state);
       if (out.turn.length > MAX_TURN_BYTES) throw turnTooLarge(out.turn.length);
       const n = rec.turns;
-      const now = new Date().toISOString();
-      const turn: TurnRecord = {
-        n,
-        role,
-        metadata,
-        createdAt: now,
-        textBytes: out.textBytes,
-        bytes: out.turn.length,
-        chunks: 1,
-      };
+      const turn = newTurn(n, role, metadata, out, 1);
+      const now = turn.createdAt;
       const won = await this.#run(() =>
         this.#sql.begin(async (tx) => {
           const moved = await tx`UPDATE r3mem_conversations
