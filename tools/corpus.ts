@@ -13,7 +13,8 @@
  *
  * Readers use {@linkcode readCorpusDocuments} and {@linkcode loadCorpusManifest}. The pieces live
  * in `tools/corpus/`: `sources.ts` (what is read and how), `build.ts` (the pipeline),
- * `dedup.ts`, `balance.ts`, `manifest.ts`, and one converter per input format.
+ * `extract.ts` (its first step), `dedup.ts`, `balance.ts`, `manifest.ts`, and one converter per
+ * input format.
  *
  * @module
  */
