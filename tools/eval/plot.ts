@@ -112,21 +112,10 @@ function marker(s: PlotSeries, cx: number, cy: number, hollow = s.hollow): strin
   }
 }
 
-/**
- * Renders the series as a standalone SVG document: axes with ticks and labels, a grid, the
- * points (optionally joined), point labels and a legend.
- *
- * @example
- * ```ts
- * import { rateDistortionSvg } from "./plot.ts";
- * const svg = rateDistortionSvg([
- *   { name: "gzip -9", color: "#888", points: [{ x: 2.6, y: 1 }] },
- *   { name: "model", color: "#c00", line: true, points: [{ x: 1, y: 0.4 }, { x: 0.5, y: 0.2 }] },
- * ], { title: "Rate–distortion" });
- * console.log(svg.startsWith("<svg"), svg.trimEnd().endsWith("</svg>")); // true true
- * ```
- */
-export function rateDistortionSvg(series: PlotSeries[], options: PlotOptions = {}): string {
+// The plot's geometry: the image (W × H), the plot area inside it (left, top, pw × ph) and the
+// scales from bits per byte and accuracy into it. The margins leave room for the tick labels and
+// axis titles (left, bottom), the title and subtitle (top) and the legend (right).
+function frameOf(series: PlotSeries[], options: PlotOptions) {
   const W = options.width ?? 760, H = options.height ?? 460;
   const left = 64, right = 230, top = options.subtitle ? 58 : 40, bottom = 56;
   const pw = W - left - right, ph = H - top - bottom;
@@ -139,6 +128,12 @@ export function rateDistortionSvg(series: PlotSeries[], options: PlotOptions = {
       left + (Math.log10(Math.max(x, xAxis.min) / xAxis.min) / Math.log10(xmax / xAxis.min)) * pw
     : (x: number) => left + (Math.max(0, x) / xmax) * pw;
   const Y = (y: number) => top + ph - (Math.min(Math.max(y, 0), ymax) / ymax) * ph;
+  return { W, H, left, top, pw, ph, xAxis, X, Y };
+}
+type Frame = ReturnType<typeof frameOf>;
+
+// The opening tag, the white background, the title and the subtitle.
+function header({ W, H, left, pw }: Frame, options: PlotOptions): string[] {
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
@@ -159,7 +154,12 @@ export function rateDistortionSvg(series: PlotSeries[], options: PlotOptions = {
       }</text>`,
     );
   }
-  // grid and ticks
+  return out;
+}
+
+// The grid, the tick labels, the plot area's border and the axis titles.
+function axes({ H, left, top, pw, ph, xAxis, X, Y }: Frame): string[] {
+  const out: string[] = [];
   out.push(`<g stroke="#e4e4e4" stroke-width="1">`);
   for (const v of xAxis.ticks) {
     out.push(`<line x1="${fmt(X(v))}" y1="${top}" x2="${fmt(X(v))}" y2="${top + ph}"/>`);
@@ -192,39 +192,71 @@ export function rateDistortionSvg(series: PlotSeries[], options: PlotOptions = {
       top + ph / 2
     })">token reconstruction accuracy</text>`,
   );
-  // series
-  for (const s of series) {
-    const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
-    out.push(`<g>`);
-    if (s.line && pts.length > 1) {
+  return out;
+}
+
+// One series as a group: its line (when joined), then each point's marker and label. Points
+// that are not finite are left out.
+function seriesGroup(s: PlotSeries, { X, Y }: Frame): string[] {
+  const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const out = [`<g>`];
+  if (s.line && pts.length > 1) {
+    out.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${
+        pts.map((p) => `${fmt(X(p.x))},${fmt(Y(p.y))}`).join(" ")
+      }"/>`,
+    );
+  }
+  for (const p of pts) {
+    out.push(marker(s, X(p.x), Y(p.y), p.hollow ?? s.hollow));
+    if (p.label) {
       out.push(
-        `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${
-          pts.map((p) => `${fmt(X(p.x))},${fmt(Y(p.y))}`).join(" ")
-        }"/>`,
+        `<text x="${fmt(X(p.x) + 8)}" y="${fmt(Y(p.y) - 8)}" fill="${s.color}" font-size="11">${
+          escapeXml(p.label)
+        }</text>`,
       );
     }
-    for (const p of pts) {
-      out.push(marker(s, X(p.x), Y(p.y), p.hollow ?? s.hollow));
-      if (p.label) {
-        out.push(
-          `<text x="${fmt(X(p.x) + 8)}" y="${fmt(Y(p.y) - 8)}" fill="${s.color}" font-size="11">${
-            escapeXml(p.label)
-          }</text>`,
-        );
-      }
-    }
-    out.push(`</g>`);
   }
-  // legend
+  out.push(`</g>`);
+  return out;
+}
+
+// A marker and the name of every series, one under the other right of the plot area.
+function legend(series: PlotSeries[], { left, top, pw }: Frame): string[] {
   const lx = left + pw + 16;
-  out.push(`<g>`);
+  const out = [`<g>`];
   series.forEach((s, i) => {
     const ly = top + 10 + i * 22;
     out.push(marker(s, lx + 6, ly));
     out.push(`<text x="${lx + 18}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
   out.push(`</g>`);
-  out.push(`</svg>`);
+  return out;
+}
+
+/**
+ * Renders the series as a standalone SVG document: axes with ticks and labels, a grid, the
+ * points (optionally joined), point labels and a legend.
+ *
+ * @example
+ * ```ts
+ * import { rateDistortionSvg } from "./plot.ts";
+ * const svg = rateDistortionSvg([
+ *   { name: "gzip -9", color: "#888", points: [{ x: 2.6, y: 1 }] },
+ *   { name: "model", color: "#c00", line: true, points: [{ x: 1, y: 0.4 }, { x: 0.5, y: 0.2 }] },
+ * ], { title: "Rate–distortion" });
+ * console.log(svg.startsWith("<svg"), svg.trimEnd().endsWith("</svg>")); // true true
+ * ```
+ */
+export function rateDistortionSvg(series: PlotSeries[], options: PlotOptions = {}): string {
+  const frame = frameOf(series, options);
+  const out = [
+    ...header(frame, options),
+    ...axes(frame),
+    ...series.flatMap((s) => seriesGroup(s, frame)),
+    ...legend(series, frame),
+    `</svg>`,
+  ];
   return out.join("\n") + "\n";
 }
 
@@ -247,8 +279,9 @@ export interface RateDistortionData {
 /**
  * The plot's series for an evaluation report: the model's memory-only points (one per
  * tokens-per-slot ratio, joined), refinement paths (one per ratio of the `refine` metric, from
- * the encoder's memory up to the largest budget at the same rate), its lossless files, and gzip, brotli and zstd (filled markers
- * for whole documents, hollow for paragraphs compressed one by one).
+ * the encoder's memory up to the largest budget at the same rate), its lossless files, and gzip,
+ * brotli and zstd (filled markers for whole documents, hollow for paragraphs compressed one by
+ * one).
  *
  * @example
  * ```ts
