@@ -1,6 +1,6 @@
 /**
- * The WebGPU backend's buffer handles (ids of buffers that live in the GPU worker) and small
- * argument helpers.
+ * The WebGPU backend's buffer handles (ids of buffers that live in the GPU worker) and the check
+ * of an int8 matrix's sizes.
  *
  * @module
  */
@@ -22,11 +22,6 @@ export class GpuI32 implements I32 {
 export class GpuQ8 implements Q8Matrix {
   readonly dtype = "q8" as const;
   constructor(readonly id: number, readonly rows: number, readonly cols: number) {}
-}
-
-/** The first five elements as a tuple (spread into a five-argument call). */
-export function fill5<T>(b: T[]): [T, T, T, T, T] {
-  return [b[0], b[1], b[2], b[3], b[4]];
 }
 
 /** Checks an int8 matrix's sizes. */

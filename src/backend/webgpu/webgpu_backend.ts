@@ -3,7 +3,8 @@
  * as commands for a GPU worker (`gpu_worker.ts`) and sent in batches; buffers stay on the GPU
  * between kernels, and only `read`/`readI32` wait (with `Atomics.wait`) for the worker to
  * answer through a `SharedArrayBuffer`. Inference ops run as WGSL kernels; the training-only
- * ops (backward passes, cross-entropy, AdamW) run on the host through the reference backend.
+ * ops (backward passes, cross-entropy, AdamW) run on the host through the reference backend
+ * (`host_training_ops.ts`).
  *
  * Not deterministic across machines (GPU floating point differs), so `R3Mem` never codes a
  * residual with it: see docs/ARCHITECTURE.md, "WebGPU".
@@ -11,10 +12,10 @@
  * @module
  */
 import type { AttentionShape, Backend, F32, I32, MatmulOptions, Q8Matrix } from "../backend.ts";
-import { createReferenceBackend } from "../reference.ts";
 import type { Command, GpuInfo, ReadRequest } from "./protocol.ts";
 import { GpuChannel } from "./gpu_channel.ts";
-import { checkQ8, fill5, GpuF32, GpuI32, GpuQ8 } from "./gpu_handles.ts";
+import { checkQ8, GpuF32, GpuI32, GpuQ8 } from "./gpu_handles.ts";
+import { HostTrainingOps } from "./host_training_ops.ts";
 
 /** Options of {@link createWebGpuBackend}. */
 export interface WebGpuBackendOptions {
@@ -74,7 +75,8 @@ export async function createWebGpuBackend(
 
 type Buf = GpuF32 | GpuI32 | GpuQ8;
 
-class GpuBackend implements WebGpuBackend {
+// The training ops come from the base class, which reads and writes through this one.
+class GpuBackend extends HostTrainingOps implements WebGpuBackend {
   readonly name = "webgpu";
   /** GPU floating point differs from machine to machine. */
   readonly deterministic = false;
@@ -82,9 +84,9 @@ class GpuBackend implements WebGpuBackend {
   readonly #live = new Map<number, number>(); // id -> bytes
   #bytes = 0;
   #nextId = 1;
-  #host: Backend | null = null;
 
   constructor(channel: GpuChannel) {
+    super();
     this.#ch = channel;
   }
 
@@ -309,95 +311,5 @@ class GpuBackend implements WebGpuBackend {
   fromFixed(out: F32, x: I32, n: number, fracBits: number): void {
     const ids = [this.#check(out, n, "fromFixed"), this.#check(x, n, "fromFixed")] as const;
     this.#push(["fromFixed", ...ids, n, fracBits]);
-  }
-
-  // ── training ops: on the host, through the reference backend ───────────────
-  // Reads the buffers, runs `op` on reference copies, writes back the ones listed as outputs.
-  // (`never[]`: each op knows which of its arguments are f32 and which i32.)
-  #onHost<R>(bufs: (F32 | I32)[], outputs: number[], op: (h: Backend, b: never[]) => R): R {
-    const h = this.#host ??= createReferenceBackend();
-    const copies = bufs.map((b) =>
-      b.dtype === "f32" ? h.f32(this.read(b)) : h.i32(this.readI32(b))
-    );
-    const r = op(h, copies as never[]);
-    for (const i of outputs) {
-      const c = copies[i];
-      this.write(bufs[i], c.dtype === "f32" ? h.read(c) : h.readI32(c));
-    }
-    for (const c of copies) h.free(c);
-    return r;
-  }
-  rmsnormBackward(
-    dx: F32,
-    dw: F32,
-    dy: F32,
-    x: F32,
-    w: F32,
-    rows: number,
-    d: number,
-    eps: number,
-  ): void {
-    this.#onHost(
-      [dx, dw, dy, x, w],
-      [0, 1],
-      (h, b) => h.rmsnormBackward(...fill5(b), rows, d, eps),
-    );
-  }
-  siluBackward(dx: F32, dy: F32, x: F32, n: number): void {
-    this.#onHost([dx, dy, x], [0], (h, [a, b, c]) => h.siluBackward(a, b, c, n));
-  }
-  geluBackward(dx: F32, dy: F32, x: F32, n: number): void {
-    this.#onHost([dx, dy, x], [0], (h, [a, b, c]) => h.geluBackward(a, b, c, n));
-  }
-  embeddingBackward(dtable: F32, dout: F32, ids: I32, count: number, d: number): void {
-    this.#onHost(
-      [dtable, dout, ids],
-      [0],
-      (h, [a, b, c]) => h.embeddingBackward(a, b, c, count, d),
-    );
-  }
-  attentionBackward(
-    dq: F32,
-    dk: F32,
-    dv: F32,
-    dout: F32,
-    q: F32,
-    k: F32,
-    v: F32,
-    probs: F32,
-    s: AttentionShape,
-  ): void {
-    this.#onHost(
-      [dq, dk, dv, dout, q, k, v, probs],
-      [0, 1, 2],
-      (h, b) => h.attentionBackward(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], s),
-    );
-  }
-  crossEntropy(logits: F32, targets: I32, rows: number, vocab: number, dlogits?: F32): number {
-    const bufs = dlogits ? [logits, targets, dlogits] : [logits, targets];
-    return this.#onHost(
-      bufs,
-      dlogits ? [2] : [],
-      (h, b) => h.crossEntropy(b[0], b[1], rows, vocab, b[2]),
-    );
-  }
-  adamw(
-    param: F32,
-    grad: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    step: number,
-  ): void {
-    this.#onHost(
-      [param, grad, m, v],
-      [0, 2, 3],
-      (h, b) => h.adamw(b[0], b[1], b[2], b[3], n, lr, beta1, beta2, eps, wd, step),
-    );
   }
 }
