@@ -210,6 +210,25 @@ Deno.test("compact lossless memories (slots document / none) are far smaller and
   );
 });
 
+Deno.test("a residual whose last data byte is 0 decodes, as written now and as written before", async () => {
+  // This text's stream ends in a data byte of 0 right before the coder's final value. The
+  // encoder used to drop that byte too, and the decoder, reading 5 bytes past the end, refused
+  // the intact memory as damaged (found 2026-12-02; tests/range_coder_test.ts has the coder's
+  // side). Files written so must still decode.
+  const text = "bark bark purr cats? keeps keeps text the text. ";
+  const m = await r3.compress(text, { slots: "none" });
+  const stream = m.residual!.bytes;
+  assertEquals(stream[stream.length - 1], 0); // kept now
+  assertEquals(await r3.reconstruct(Memory.fromBytes(m.toBytes())), text);
+  let end = stream.length;
+  while (end > 0 && stream[end - 1] === 0) end--;
+  const before = new Memory({
+    ...m.data,
+    residual: { ...m.residual!, bytes: stream.slice(0, end) },
+  });
+  assertEquals(await r3.reconstruct(Memory.fromBytes(before.toBytes())), text);
+});
+
 Deno.test("memories of earlier versions (residual coded without the document cache) still decode", async () => {
   // Written by the previous commit's compress (random test model, seed 1): a full memory with
   // document slots and a compact one; neither sets the cache flag.

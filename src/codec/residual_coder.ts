@@ -25,6 +25,17 @@ import {
 const FREQ_BITS = 16;
 
 /**
+ * Bytes a decoder may read past a residual's end before the residual counts as damaged. The
+ * encoder drops at most 4 (the zero bytes of its final value); until 2026-12-02 it dropped every
+ * trailing zero, so about one stream in a few thousand read 5 or more and was refused although
+ * intact. Each zero byte beyond the 4 is a data byte that happened to be 0 (1 in 256), so 12
+ * reads every such file written (a chance of 256^-8 to need more). Damage is caught by the
+ * container's checksums and lengths; this is a last guard against a stream decoded against the
+ * wrong memory, which usually reads on far past its end.
+ */
+const MAX_OVERRUN = 12;
+
+/**
  * Codes every token against the backward direction's distribution given the document memory.
  * Rows are fed in batches as large as the context allows; the decoder feeds one at a time and
  * gets bit-identical distributions (row-independent kernels), sliding at the same tokens.
@@ -151,7 +162,7 @@ export function* decodeResidual(
       if (i + 1 >= node.tokenEnd) break;
     }
     if (batch.length) yield batch;
-    if (dec.overrun > 4) {
+    if (dec.overrun > MAX_OVERRUN) {
       throw new FormatError("Residual stream ended early: the memory is damaged");
     }
   } finally {

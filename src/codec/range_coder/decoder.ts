@@ -56,7 +56,8 @@ export class RangeDecoder {
   /**
    * How many bytes were read past the end of the input. A stream from
    * {@linkcode RangeEncoder.finish} decoded with the same model reads at most 4 past its end
-   * plus the zero bytes trimmed by the encoder, so a large overrun signals a corrupt stream or
+   * (the zero bytes the encoder dropped; before 2026-12-02 it also dropped zero data bytes before
+   * them, so older streams may read a few more), so a large overrun signals a corrupt stream or
    * a model mismatch.
    */
   get overrun(): number {

@@ -152,7 +152,10 @@ export class RangeEncoder {
       }
       this.#low = v;
       for (let i = 0; i < 5; i++) this.#shiftLow();
-      while (this.#pos > 0 && this.#buf[this.#pos - 1] === 0) this.#pos--;
+      // Drop the zero bytes of v (its last four bytes), never more: a zero byte before them is
+      // data, and dropping it too made the decoder read 5 past the end, which it takes for a
+      // damaged stream (files written so are still read: ../residual_coder.ts).
+      for (let i = 0; i < 4 && this.#pos > 0 && this.#buf[this.#pos - 1] === 0; i++) this.#pos--;
     }
     return this.#buf.slice(0, this.#pos);
   }
