@@ -12,7 +12,8 @@
  * - Namespaces never see each other's memories.
  *
  * `tests/_store_contract.ts` states the contract as tests that use this interface only; a new
- * store runs them with `storeContract(name, open)`.
+ * store runs them with `runStoreContract(t, open)` (`tests/store_contract_test.ts` runs them on
+ * Deno KV and PostgreSQL).
  *
  * @module
  */
