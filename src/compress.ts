@@ -7,7 +7,8 @@
  * @module
  */
 import { codeLength } from "./codec/memory_basis.ts";
-import { Memory, type NodeLevel } from "./codec/memory.ts";
+import { Memory, type MemoryCode, type NodeLevel } from "./codec/memory.ts";
+import { codeSize } from "./codec/memory_code.ts";
 import { buildTree } from "./codec/memory_tree.ts";
 import { encodeResidual } from "./codec/residual_coder.ts";
 import { InputError } from "./errors.ts";
@@ -99,24 +100,22 @@ export function compressText(
   }
   const useCache = options.cache ?? true;
   if (typeof useCache !== "boolean") throw new InputError(`cache must be a boolean`);
+  if (options.coefficients !== undefined && slots !== "code") {
+    throw new InputError(`coefficients sets the size of a memory code: it needs slots "code"`);
+  }
   if (!lossless && (slots === "none" || slots === "code")) {
     throw new InputError(`A lossy memory needs slots: use slots "all" or "document"`);
   }
   // A code memory stores its document memory as a code over the basis; the residual is coded
   // against the memory the code stands for, which is what a reader rebuilds.
   const root = slots === "code" ? core.compressTokens(all) : undefined;
-  const code = root
-    ? {
-      basis: core.basis!.id,
-      values: core.basis!.encode(root, codeLength(all.length, core.basis!.components)),
-    }
-    : undefined;
+  const chosen = root ? codedDocument(core, root, all, useCache, options.coefficients) : undefined;
+  const code = chosen?.code;
   const derived = slots === "code" ? nodes.slice() : null;
   // Compact memories keep the document node alone: its sub-tree is derivable from the text.
   if (slots === "none" || slots === "code") nodes.length = 1;
   // 3. The residual, coded against the document memory when it is stored (else the memory of
   // nothing, so a slot-less memory still decodes).
-  const docMemory = code ? core.basis!.decode(code.values) : core.memoryOf(nodes[0]);
   const memory = new Memory({
     modelFingerprint: core.fingerprint,
     // Slot-less archives go in the compact container: no node table, 4-byte fingerprint.
@@ -129,7 +128,8 @@ export function compressText(
     residual: lossless
       ? {
         codedTokens: all.length,
-        bytes: encodeResidual(core.coder, docMemory, all, useCache),
+        bytes: chosen?.residual ??
+          encodeResidual(core.coder, core.memoryOf(nodes[0]), all, useCache),
         ...(useCache ? { cache: true } : {}),
       }
       : undefined,
@@ -140,4 +140,40 @@ export function compressText(
     memory,
     derived: derived ? { nodes: derived, ids: Int32Array.from(all), root } : null,
   };
+}
+
+/**
+ * The document memory of a code memory as a code of `coefficients` values, and the residual
+ * coded against what the code stands for (a code of no values: the memory of nothing). With
+ * `"auto"`, the shorter of no code and a `codeLength` code; the default is no code: on the
+ * shipped model every validation and unseen text measured codes shorter without one
+ * (`tools/code_rate.ts`, docs/FORMAT.md "Memory code").
+ */
+function codedDocument(
+  core: ModelCore,
+  root: Float32Array,
+  ids: number[],
+  cache: boolean,
+  coefficients: number | "auto" = 0,
+): { code: MemoryCode; residual: Uint8Array } {
+  const basis = core.basis!;
+  if (
+    coefficients !== "auto" &&
+    !(Number.isInteger(coefficients) && coefficients >= 0 && coefficients <= basis.components)
+  ) {
+    throw new InputError(
+      `coefficients must be "auto" or an integer in 0..${basis.components}, got ${
+        String(coefficients)
+      }`,
+    );
+  }
+  const coded = (k: number) => {
+    const code = { basis: basis.id, values: k === 0 ? new Int8Array(0) : basis.encode(root, k) };
+    const against = k === 0 ? core.model.memInit : basis.decode(code.values);
+    return { code, residual: encodeResidual(core.coder, against, ids, cache) };
+  };
+  if (coefficients !== "auto") return coded(coefficients);
+  const none = coded(0), some = coded(codeLength(ids.length, basis.components));
+  const size = (c: typeof none) => codeSize(c.code) + c.residual.length;
+  return size(some) < size(none) ? some : none;
 }

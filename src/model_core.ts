@@ -200,13 +200,16 @@ export class ModelCore implements AppendModel {
   }
 
   /**
-   * The document memory the residual is coded against: the code's, the slots', or memInit.
+   * The document memory the residual is coded against: the code's, the slots', or memInit
+   * (no slots, or a code of no values).
    *
    * @throws {ModelMismatchError} When the memory's code is over another basis.
    */
   docMemory(memory: Memory): Float32Array {
     const code = memory.code;
     if (!code) return this.memoryOf(memory.nodes[0]);
+    // A code of no values: the writer stored no memory (it would have cost more than it saved).
+    if (code.values.length === 0) return this.model.memInit;
     if (!this.basis || this.basis.id !== code.basis) {
       throw new ModelMismatchError(
         `Memory was coded with memory basis ${code.basis}; this model's is ` +

@@ -48,9 +48,10 @@ export interface CompressOptions {
   /**
    * How the memory is stored:
    * - `"code"` (the default of lossless memories when the model has a memory basis): the
-   *   compact container with the document memory as a few 4-bit coefficients over the basis
-   *   (8 to 32 bytes); paragraphs and sentences are derived from the exact text
-   *   ({@link R3Mem.tree}), and search computes their keys from it. Smaller than brotli-11.
+   *   compact container with the document memory as a code of `coefficients` 4-bit values over
+   *   the basis (by default none: storing it costs more than it saves); the document,
+   *   paragraphs and sentences are derived from the exact text ({@link R3Mem.tree}), and
+   *   search computes their keys from it. Smaller than brotli-11.
    * - `"all"` (the default of lossy memories, and of models without a basis): int8 slots on
    *   every node, in the full container; `memorySlots × (dim + 4)` bytes a node.
    * - `"document"`: int8 slots on the document node only.
@@ -58,6 +59,16 @@ export interface CompressOptions {
    *   searchable, not decodable greedily.
    */
   slots?: "code" | "all" | "document" | "none";
+  /**
+   * How many coefficients a code memory (`slots: "code"`) keeps of the document memory, 0 …
+   * the basis' components, or `"auto"`: the residual is coded both without a code and with
+   * 16 coefficients per started 64 tokens (8 … 32 bytes), and the shorter file is kept (twice
+   * the coding time). Default 0: the residual is coded against the memory of nothing, which on
+   * the shipped model was shorter for every text measured, validation and unseen, messages and
+   * documents (`tools/code_rate.ts`; docs/FORMAT.md, "Memory code"). More coefficients keep
+   * more of the memory in the file, for readers that decode from the memory alone.
+   */
+  coefficients?: number | "auto";
   /**
    * Code the residual with the document cache (default true): the model's distribution mixed
    * with the statistics of the text coded so far (docs/FORMAT.md). `false` codes with the model

@@ -11,6 +11,8 @@ import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { rng } from "./_rng.ts";
 
 const FP = "0123456789abcdef".repeat(4);
+/** A compact v2 file whose code has no values (written 2026-12-02). */
+const PINNED_EMPTY_CODE = "sxoiASNFZwiAAQwEQIEAAQIDci4Z0A==";
 
 function compactData(rnd: () => number, o: { meta?: boolean; code?: boolean } = {}): MemoryData {
   const tokenCount = Math.floor(rnd() * 3000);
@@ -256,13 +258,49 @@ Deno.test("compact v2: a file written by this version is pinned and decodes", ()
   const m = Memory.fromBytes(bytes);
   assertEquals(Array.from(m.code!.values), [-8, 7, 0, -1, 3]);
   assertEquals([m.code!.basis, m.meta!.k, m.residual!.cache], ["4081", "v", true]);
-  // The padding nibble of an odd code must be 0; a code needs at least one coefficient.
+  // The padding nibble of an odd code must be 0.
   const padded = bytes.slice();
   padded[17] |= 0x10; // the last code byte (third of three)
   assertThrows(() => Memory.fromBytes(withCrc(padded)), FormatError, "padding");
+  // A count of 0 is a code of no values (the memory of nothing): the three nibble bytes that
+  // followed are then read as what comes next, and do not parse as the meta section.
   const empty = bytes.slice();
   empty[14] = 0; // the count
-  assertThrows(() => Memory.fromBytes(withCrc(empty)), FormatError, "empty");
+  assertThrows(() => Memory.fromBytes(withCrc(empty)), FormatError);
+});
+
+Deno.test("compact v2: a code of no values is written, pinned and read back", () => {
+  const data: MemoryData = {
+    modelFingerprint: FP,
+    container: "compact",
+    slotCount: 8,
+    dim: 128,
+    textBytes: 12,
+    tokenCount: 4,
+    nodes: [{
+      level: "document",
+      parent: -1,
+      byteStart: 0,
+      byteEnd: 12,
+      tokenStart: 0,
+      tokenEnd: 4,
+      slots: new Int8Array(0),
+      scales: new Float32Array(0),
+    }],
+    residual: { codedTokens: 4, bytes: new Uint8Array([1, 2, 3]), cache: true },
+    code: { basis: "4081", values: new Int8Array(0) },
+  };
+  const bytes = new Memory(data).toBytes();
+  // Three bytes more than the same memory without a code: basis id and a count of 0.
+  assertEquals(bytes.length - new Memory({ ...data, code: undefined }).byteLength, 3);
+  const b64 = btoa(String.fromCharCode(...bytes));
+  assertEquals(b64, PINNED_EMPTY_CODE);
+  const m = Memory.fromBytes(bytes);
+  assertEquals([m.code!.basis, m.code!.values.length, m.residual!.bytes], [
+    "4081",
+    0,
+    new Uint8Array([1, 2, 3]),
+  ]);
 });
 
 Deno.test("compact v2: a code belongs in the compact container only, with valid values", () => {
@@ -281,7 +319,7 @@ Deno.test("compact v2: a code belongs in the compact container only, with valid 
   assertThrows(
     () => new Memory({ ...data, code: { basis: "0000", values: new Int8Array(256) } }),
     InputError,
-    "1..255",
+    "0..255",
   );
 });
 

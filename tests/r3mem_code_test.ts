@@ -111,8 +111,22 @@ Deno.test("code: defaults and refusals", async () => {
     "needs slots",
   );
   // A code memory read by the same model without (or with another) basis: refused, typed.
-  const m = await r3.compress(TEXT);
+  const m = await r3.compress(TEXT, { coefficients: 16 });
   await assertRejects(() => plain.reconstruct(m), ModelMismatchError, "basis");
+  // The default code has no values: it needs no basis to decode.
+  assertEquals(await plain.reconstruct(await r3.compress(TEXT)), TEXT);
+  for (const bad of [-1, 1.5, 65, "some", null]) {
+    await assertRejects(
+      () => r3.compress(TEXT, { coefficients: bad as number }),
+      InputError,
+      "coefficients",
+    );
+  }
+  await assertRejects(
+    () => r3.compress(TEXT, { slots: "all", coefficients: 4 }),
+    InputError,
+    "coefficients",
+  );
   const other = await R3Mem.load({ weights, basis: await fittedBasis(weights, 4) });
   assert(other.basis!.id !== r3.basis!.id);
   await assertRejects(() => other.reconstruct(m), ModelMismatchError, r3.basis!.id);
@@ -164,7 +178,43 @@ Deno.test("code: a code memory written by this version is pinned and keeps decod
   assertEquals([m.code!.basis, m.code!.values.length], ["6afe", 16]);
   assertEquals(await r3.reconstruct(m), text);
   assertEquals(await r3.reconstruct(m, { node: 4 }), "It must keep decoding, byte for byte.");
-  assertEquals(btoa(String.fromCharCode(...(await r3.compress(text)).toBytes())), b64);
+  assertEquals(
+    btoa(String.fromCharCode(...(await r3.compress(text, { coefficients: 16 })).toBytes())),
+    b64,
+  );
+  // The default (a code of no values), pinned too (2026-12-02).
+  const def =
+    "sxoi5GcdnQIgSj9q/gBHHY+8Ab8leFc5U5oewuBSjpegpIEcs56ZCA+ujCqCoqdZeDDmJhCuK1grkqIRsbo" +
+    "+JDgLUSRFAqF050gVcfzRCxrPgEM9zcs=";
+  assertEquals(btoa(String.fromCharCode(...(await r3.compress(text)).toBytes())), def);
+  assertEquals(
+    await r3.reconstruct(Memory.fromBytes(Uint8Array.from(atob(def), (c) => c.charCodeAt(0)))),
+    text,
+  );
+});
+
+Deno.test("code: coefficients sets the code's length; auto keeps the shorter file", async () => {
+  const rand = rng(11);
+  for (let i = 0; i < 6; i++) {
+    let text = "";
+    while (text.length < 20 + rand() * 600) text += rand() < 0.1 ? "\n\n" : sentence(rand);
+    const sizes: number[] = [];
+    for (const k of [0, 1, 16, r3.basis!.components]) {
+      const m = await r3.compress(text, { coefficients: k });
+      assertEquals(m.code!.values.length, k);
+      assertEquals(await r3.reconstruct(Memory.fromBytes(m.toBytes())), text, `k ${k}`);
+      sizes.push(m.byteLength);
+    }
+    const auto = await r3.compress(text, { coefficients: "auto" });
+    const k = auto.code!.values.length;
+    // auto tries no code and a 16-per-64-tokens code, and keeps the shorter.
+    const tried = [
+      sizes[0],
+      (await r3.compress(text, { coefficients: Math.min(16, r3.basis!.components) })).byteLength,
+    ];
+    assertEquals(auto.byteLength, Math.min(...tried), `case ${i}: k ${k}`);
+    assertEquals(await r3.reconstruct(auto), text);
+  }
 });
 
 Deno.test("code: a model with a basis still decodes full and version-1 compact files", async () => {

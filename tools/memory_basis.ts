@@ -63,7 +63,17 @@ export async function sampleMemories(
   };
 }
 
-async function* sampleTexts(trainPath: string, samples: number): AsyncGenerator<string> {
+/**
+ * Sample texts of the training split for a basis: from every third document, two paragraphs
+ * under 1500 characters and its first 1 KB, until `samples`.
+ *
+ * @param trainPath The corpus' `train.txt`.
+ * @param samples How many texts.
+ */
+export async function* sampleTexts(
+  trainPath: string,
+  samples: number,
+): AsyncGenerator<string> {
   let docIndex = 0, produced = 0;
   for await (const doc of readCorpusDocuments(trainPath)) {
     if (docIndex++ % 3 !== 0) continue;

@@ -1,8 +1,11 @@
 /**
  * The memory-code section of a compact `.r3m` (container version 2): the document memory as a
  * few 4-bit coefficients over the model's memory basis (`./memory_basis.ts`). Layout:
- * `basis id (2 bytes) | count (u8, 1 … 255) | count nibbles, two per byte, low nibble first`;
+ * `basis id (2 bytes) | count (u8, 0 … 255) | count nibbles, two per byte, low nibble first`;
  * a value is 4-bit two's complement (-8 … 7); with an odd count the last high nibble is 0.
+ * A code of **no** values stands for the memory of nothing (the model's initial memory): the
+ * writer stored no memory because coding against one cost more than it saved (`docs/FORMAT.md`,
+ * "Memory code"); such a code needs no basis to decode.
  *
  * @example
  * ```ts
@@ -25,7 +28,7 @@ import { CODE_MAX, CODE_MIN, MAX_COMPONENTS } from "./memory_basis.ts";
 export interface MemoryCode {
   /** Id of the basis (4 lower-case hex characters, `MemoryBasis.id`). */
   basis: string;
-  /** The coefficients, 1 … 255 values in -8 … 7. */
+  /** The coefficients, 0 … 255 values in -8 … 7 (none: the memory of nothing). */
   values: Int8Array;
 }
 
@@ -68,8 +71,8 @@ export function writeCode(w: ByteWriter, code: MemoryCode): void {
 /**
  * Reads a code section.
  *
- * @throws {FormatError} When it is truncated, empty, or not canonical (odd count with a
- *   non-zero last high nibble).
+ * @throws {FormatError} When it is truncated or not canonical (odd count with a non-zero last
+ *   high nibble).
  *
  * @example
  * ```ts
@@ -84,7 +87,6 @@ export function readCode(r: ByteReader): MemoryCode {
   const basis = hex(r.buf.subarray(r.pos, r.pos + 2));
   r.pos += 2;
   const n = r.buf[r.pos++];
-  if (n === 0) throw new FormatError(`The memory code is empty`);
   const bytes = Math.ceil(n / 2);
   r.need(bytes, `A memory code of ${n} values`);
   const values = new Int8Array(n);
@@ -114,8 +116,8 @@ export function codeProblem(code: unknown): string | null {
   if (typeof basis !== "string" || !/^[0-9a-f]{4}$/.test(basis)) {
     return `code.basis must be 4 lower-case hex characters`;
   }
-  if (!(values instanceof Int8Array) || values.length < 1 || values.length > MAX_COMPONENTS) {
-    return `code.values must be an Int8Array of 1..${MAX_COMPONENTS} values`;
+  if (!(values instanceof Int8Array) || values.length > MAX_COMPONENTS) {
+    return `code.values must be an Int8Array of 0..${MAX_COMPONENTS} values`;
   }
   for (const v of values) {
     if (v < CODE_MIN || v > CODE_MAX) return `code values must be in -8..7, got ${v}`;

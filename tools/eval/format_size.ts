@@ -3,8 +3,10 @@
  * `compress(text)` writes: with the shipped model, a compact code memory) beside the compact
  * lossless archive (`slots: "none"`) and brotli-11, on whole documents and on ≤ 1 KB paragraphs
  * ("messages"), each item compressed on its own; and what storing the document memory as a code
- * costs the memory: the **memory gain** (bits of decoding a message from another message's memory
- * minus from its own), with its int8 slots and with its code.
+ * would cost the memory: the **memory gain** (bits of decoding a message from another message's
+ * memory minus from its own), with its int8 slots and with a code of `codeLength` coefficients
+ * (what `compress(text, { coefficients: "auto" })` tries; the default code has none, which codes
+ * every measured text shorter: `tools/code_rate.ts`).
  *
  * @module
  */
@@ -42,7 +44,7 @@ export interface MemoryGain {
   bpb_other: number;
   /** … from its own int8 memory (slots "all"). */
   bpb_own_int8: number;
-  /** … from its own memory code (the default), when the model has a basis. */
+  /** … from its own `codeLength` memory code, when the model has a basis. */
   bpb_own_code: number | null;
   /** `bpb_other − bpb_own_int8`. */
   gain_int8: number;
