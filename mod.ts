@@ -67,7 +67,8 @@ export type { BackendChoice } from "./src/backend/webgpu/choose.ts";
 export type { SearchMode } from "./src/search/fusion.ts";
 export type { LexicalTerms } from "./src/search/lexical.ts";
 export type { RefineBudget } from "./src/refine_budget.ts";
-export { type AppendOptions, conversationState, conversationTurn } from "./src/append.ts";
+export { type AppendOptions } from "./src/append.ts";
+export { conversationState, conversationTurn } from "./src/conversation_slices.ts";
 
 let defaultModel: Promise<R3Mem> | undefined;
 

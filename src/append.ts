@@ -7,12 +7,13 @@
  * (`compressSegment` with the previous memory as its memory input, as `compress` chains the
  * segments of one text), so the memory folds in every turn and stays `memorySlots × dim` however
  * long the history grows; nothing stored is decoded or re-read. The new turn's residual is coded
- * against that updated memory (the memory of everything up to and including the turn), which
- * each turn stores for itself — as a memory code over the model's basis (8 to 32 bytes) or as
- * int8 slots (`memorySlots × (dim + 4)` bytes) for a model without a basis — so any turn decodes
- * exactly on its own, without the turns before it. Why the memory after the turn rather than
- * before it: measured in `docs/EVAL.md` ("Conversations"), it costs fewer bits, since the
- * encoder has read the turn itself.
+ * against that updated memory (the memory of everything up to and including the turn) or
+ * against no memory, whichever makes the turn shorter (`AppendOptions.condition`); each turn
+ * stores what it was coded against — a memory code over the model's basis (3 to 35 bytes; 3
+ * for no memory) or int8 slots (`memorySlots × (dim + 4)` bytes) — so any turn decodes exactly
+ * on its own, without the turns before it. Why the memory after the turn rather than before it,
+ * and why so few turns take it (its code costs more bytes than it saves on most turns):
+ * measured in `docs/EVAL.md` ("Conversations").
  *
  * @example
  * ```ts
@@ -30,6 +31,7 @@ import type { MemoryBasis } from "./codec/memory_basis.ts";
 import { codeLength } from "./codec/memory_basis.ts";
 import { Memory, type MemoryData, type MemoryNode } from "./codec/memory.ts";
 import type { MemoryCode, MemoryTurn } from "./codec/memory.ts";
+import { codeSize } from "./codec/memory_code.ts";
 import { decodeResidual, encodeResidual } from "./codec/residual_coder.ts";
 import { InputError, ModelMismatchError } from "./errors.ts";
 import type { ModelConfig } from "./model/config.ts";
@@ -51,20 +53,22 @@ export interface AppendOptions {
    */
   cache?: boolean;
   /**
-   * The memory the turn's residual is coded against: `"conversation"` (default), the
+   * The memory the turn's residual is coded against: `"conversation"`, the
    * conversation's memory after the turn (the recurrent memory of every turn so far);
-   * `"own"`, the memory of the turn alone (what `compress(text)` codes against); `"best"`,
-   * whichever of the two gives the shorter stream (twice the coding time). Either way the
-   * conversation's memory is updated and the turn stores what it was coded against, so
+   * `"own"`, the memory of the turn alone; `"none"`, no memory (the turn coded alone, as
+   * `compress(text)` does by default; the turn stores a code of no values, 3 bytes); `"best"`
+   * (the default), whichever is shorter, stream and stored code together, of no memory and the
+   * conversation's memory as a 2-coefficient code (twice the coding time). Either way
+   * the conversation's memory is updated and the turn stores what it was coded against, so
    * readers need not know. Measured in `docs/EVAL.md` ("Conversations").
    */
-  condition?: "conversation" | "own" | "best";
+  condition?: "conversation" | "own" | "none" | "best";
   /** Replace the memory's free-form annotations (default: keep them). */
   meta?: Record<string, string>;
 }
 
 /** What a turn's residual can be coded against (`AppendOptions.condition`). */
-const CONDITIONS = ["conversation", "own", "best"];
+const CONDITIONS = ["conversation", "own", "none", "best"];
 
 /** What appending needs of a loaded model (`R3Mem` hands its own). @internal */
 export interface AppendModel {
@@ -138,23 +142,13 @@ export function appendTurn(
   }
   const q = quantizeRowsInt8(state, S, D);
   // 2. The turn coded against the memory the option names, as the turn stores it.
-  const condition = options.condition ?? "conversation";
+  const condition = options.condition ?? "best";
   if (!CONDITIONS.includes(condition)) {
     throw new InputError(
-      `condition must be "conversation", "own" or "best", got ${String(condition)}`,
+      `condition must be "conversation", "own", "none" or "best", got ${String(condition)}`,
     );
   }
-  const coded = (memory: Float32Array) => codedTurn(m, memory, ids, turnMemory, cache);
-  let chosen = condition === "own" ? null : coded(state);
-  if (condition !== "conversation") {
-    let own = m.model.memInit;
-    for (let i = 0; i < ids.length || i === 0; i += T) {
-      own = m.model.compressSegment(own, ids.slice(i, i + T));
-    }
-    const alt = coded(own);
-    if (!chosen || alt.stream.length < chosen.stream.length) chosen = alt;
-  }
-  const { code, stream, slots } = chosen!;
+  const { code, stream, slots } = chooseTurnCoding(m, state, ids, condition, turnMemory, cache);
   // 3. The memory with one more turn; the old one's nodes and streams are shared, not copied.
   const textBytes = (prev?.textBytes ?? 0) + bytes;
   const tokenCount = (prev?.tokenCount ?? 0) + ids.length;
@@ -199,6 +193,59 @@ export function appendTurn(
   return new Memory(data);
 }
 
+type CodedTurn = ReturnType<typeof codedTurn>;
+
+/**
+ * Coefficients of the conversation's memory a turn stores under `condition: "best"`. Counting
+ * the code's bytes, a turn's own memory never paid on validation or unseen conversations, and
+ * of the conversation's memory after the turn only codes of 1 or 2 coefficients ever did (on
+ * 8 to 21% of turns; 16 coefficients never): `docs/EVAL.md`, "Conversations".
+ */
+const BEST_COEFFICIENTS = 2;
+
+// The turn coded as `condition` asks: against the conversation's memory after it (`state`),
+// its own memory, no memory, or the shortest of the three (stream plus what the turn stores).
+function chooseTurnCoding(
+  m: AppendModel,
+  state: Float32Array,
+  ids: number[],
+  condition: string,
+  turnMemory: "code" | "slots",
+  cache: boolean,
+): CodedTurn {
+  const T = m.config.segmentTokens;
+  const candidates: (() => CodedTurn)[] = [];
+  if (condition === "conversation") {
+    candidates.push(() => codedTurn(m, state, ids, turnMemory, cache));
+  }
+  if (condition === "best") {
+    candidates.push(() => codedTurn(m, state, ids, turnMemory, cache, BEST_COEFFICIENTS));
+  }
+  if (condition === "own") {
+    candidates.push(() => {
+      let own = m.model.memInit;
+      for (let i = 0; i < ids.length || i === 0; i += T) {
+        own = m.model.compressSegment(own, ids.slice(i, i + T));
+      }
+      return codedTurn(m, own, ids, turnMemory, cache);
+    });
+  }
+  if (condition === "none" || condition === "best") {
+    candidates.push(() => ({
+      code: { basis: m.basis?.id ?? "0000", values: new Int8Array(0) },
+      stream: encodeResidual(m.coder, m.model.memInit, ids, cache),
+    }));
+  }
+  const size = (c: CodedTurn) =>
+    c.stream.length + (c.code ? codeSize(c.code) : m.config.memorySlots * (m.config.dim + 4));
+  let best: CodedTurn | null = null;
+  for (const make of candidates) {
+    const c = make();
+    if (!best || size(c) < size(best)) best = c;
+  }
+  return best!;
+}
+
 // A turn's stream coded against `memory`, and what the turn stores of it: a code or int8 slots.
 function codedTurn(
   m: AppendModel,
@@ -206,14 +253,13 @@ function codedTurn(
   ids: number[],
   turnMemory: "code" | "slots",
   cache: boolean,
+  coefficients?: number,
 ): { code?: MemoryCode; slots?: { q: Int8Array; scales: Float32Array }; stream: Uint8Array } {
   const { memorySlots: S, dim: D } = m.config;
   if (turnMemory === "code") {
     const basis = m.basis!;
-    const code = {
-      basis: basis.id,
-      values: basis.encode(memory, codeLength(ids.length, basis.components)),
-    };
+    const k = Math.min(coefficients ?? codeLength(ids.length, basis.components), basis.components);
+    const code = { basis: basis.id, values: basis.encode(memory, k) };
     return { code, stream: encodeResidual(m.coder, basis.decode(code.values), ids, cache) };
   }
   const slots = quantizeRowsInt8(memory, S, D);
@@ -264,6 +310,7 @@ export function* turnTexts(m: AppendModel, memory: Memory, node: number): Genera
 function turnAgainst(m: AppendModel, data: Readonly<MemoryData>, t: number): Float32Array {
   const turn: MemoryTurn = data.turns![t];
   const { memorySlots: S, dim: D } = m.config;
+  if (turn.code?.values.length === 0) return m.model.memInit; // coded alone (condition "none")
   if (!turn.code) {
     const n = data.nodes[t + 1];
     return dequantizeRowsInt8(n.slots, n.scales, S, D);
@@ -275,97 +322,4 @@ function turnAgainst(m: AppendModel, data: Readonly<MemoryData>, t: number): Flo
     );
   }
   return m.basis.decode(turn.code.values);
-}
-
-/**
- * The conversation reduced to its recurrent memory: no turns, no text, the document node's
- * slots kept (about `memorySlots × (dim + 4)` bytes plus 60 of container). Appending to it gives
- * the same new turn as appending to the whole conversation: what a store keeps to grow a
- * conversation without reading its turns.
- *
- * @param memory A conversation memory that can grow (from `append`).
- * @returns The state, a conversation memory of zero turns.
- * @throws {InputError} When `memory` is not a conversation with its recurrent memory.
- *
- * @example
- * ```ts
- * import { conversationState, conversationTurn } from "./append.ts";
- * import { R3Mem } from "./r3mem.ts";
- * import { buildRandomModel } from "./model/random_model.ts";
- * const r3 = await R3Mem.load({ weights: await buildRandomModel() });
- * const chat = await r3.append(await r3.append(null, "One."), "Two.");
- * const state = conversationState(chat);
- * const next = await r3.append(state, "Three.");
- * const whole = await r3.append(chat, "Three.");
- * console.log(state.textBytes, await r3.reconstruct(conversationTurn(next, 0))); // 0 "Three."
- * console.log(conversationTurn(next, 0).byteLength === conversationTurn(whole, 2).byteLength); // true
- * ```
- */
-export function conversationState(memory: Memory): Memory {
-  const d = conversationData(memory);
-  const root = d.nodes[0];
-  if (root.slots.length === 0) {
-    throw new InputError(`The memory is a read-only slice of a conversation (no recurrent memory)`);
-  }
-  return new Memory({
-    modelFingerprint: d.modelFingerprint,
-    slotCount: d.slotCount,
-    dim: d.dim,
-    textBytes: 0,
-    tokenCount: 0,
-    nodes: [{ ...root, byteEnd: 0, tokenEnd: 0 }],
-    residual: {
-      codedTokens: 0,
-      bytes: new Uint8Array(0),
-      ...(d.residual!.cache ? { cache: true } : {}),
-    },
-    turns: [],
-  });
-}
-
-/**
- * One turn of a conversation as a memory of its own: a read-only conversation of that turn alone
- * (its stream and the memory it was coded against; the document node without slots), which
- * reconstructs exactly to the turn's text.
- *
- * @param memory A conversation memory.
- * @param turn The turn's index (0-based; node `turn + 1` of the conversation).
- * @returns The one-turn memory.
- * @throws {InputError} When `memory` is not a conversation or has no such turn.
- */
-export function conversationTurn(memory: Memory, turn: number): Memory {
-  const d = conversationData(memory);
-  const turns = d.turns!;
-  if (!Number.isInteger(turn) || turn < 0 || turn >= turns.length) {
-    throw new InputError(`Turn ${turn} does not exist (the conversation has ${turns.length})`);
-  }
-  let offset = 0;
-  for (let t = 0; t < turn; t++) offset += turns[t].streamBytes;
-  const n = d.nodes[turn + 1];
-  const textBytes = n.byteEnd - n.byteStart, tokenCount = n.tokenEnd - n.tokenStart;
-  const span = { byteStart: 0, byteEnd: textBytes, tokenStart: 0, tokenEnd: tokenCount };
-  return new Memory({
-    modelFingerprint: d.modelFingerprint,
-    slotCount: d.slotCount,
-    dim: d.dim,
-    textBytes,
-    tokenCount,
-    nodes: [
-      { level: "document", parent: -1, ...span, slots: EMPTY_SLOTS, scales: EMPTY_SCALES },
-      { ...n, ...span },
-    ],
-    residual: {
-      codedTokens: tokenCount,
-      bytes: d.residual!.bytes.slice(offset, offset + turns[turn].streamBytes),
-      ...(d.residual!.cache ? { cache: true } : {}),
-    },
-    turns: [turns[turn]],
-  });
-}
-
-function conversationData(memory: Memory): Readonly<MemoryData> {
-  if (!(memory instanceof Memory) || !memory.data.turns) {
-    throw new InputError(`Expected a conversation memory (from append)`);
-  }
-  return memory.data;
 }

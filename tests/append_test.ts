@@ -4,9 +4,11 @@
 // memory stays one node of slots; appending does not decode what is there; typed refusals.
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { rng } from "./_rng.ts";
+import { codeSize } from "../src/codec/memory_code.ts";
 import { buildRandomModel } from "../src/model/random_model.ts";
 import { fittedBasis, sentence } from "./_basis.ts";
 import {
+  type AppendOptions,
   conversationState,
   conversationTurn,
   InputError,
@@ -27,9 +29,13 @@ const TURNS = [
   "assistant: Dogs bark loudly; puppies chase balls — and they sleep a lot, too.",
 ];
 
-async function conversation(model: R3Mem, turns: string[]): Promise<Memory> {
+async function conversation(
+  model: R3Mem,
+  turns: string[],
+  options: AppendOptions = {},
+): Promise<Memory> {
   let m: Memory | null = null;
-  for (const t of turns) m = await model.append(m, t);
+  for (const t of turns) m = await model.append(m, t, options);
   return m!;
 }
 
@@ -51,8 +57,8 @@ Deno.test("append: every turn and the whole conversation reconstruct exactly, fr
 });
 
 Deno.test("append: turns store codes with a basis and int8 slots without; sizes say so", async () => {
-  const coded = await conversation(r3, TURNS);
-  const slotted = await conversation(plain, TURNS);
+  const coded = await conversation(r3, TURNS, { condition: "conversation" });
+  const slotted = await conversation(plain, TURNS, { condition: "conversation" });
   const { memorySlots: S, dim: D } = r3.config;
   for (let i = 1; i <= TURNS.length; i++) {
     assertEquals(coded.nodes[i].slots.length, 0);
@@ -109,7 +115,7 @@ Deno.test("append: without its residual a conversation is a lossy memory of slot
 });
 
 Deno.test("append: bad input is refused with a typed error and changes nothing", async () => {
-  const chat = await conversation(r3, TURNS.slice(0, 1));
+  const chat = await conversation(r3, TURNS.slice(0, 1), { condition: "conversation" });
   const bytes = chat.toBytes();
   await assertRejects(() => r3.append(chat, ""), InputError, "empty");
   await assertRejects(() => r3.append(chat, 42 as unknown as string), InputError, "string");
@@ -148,19 +154,28 @@ Deno.test("append: a conversation's state grows it like the whole; a turn slice 
   assertThrows(() => conversationState(plainMemory), InputError, "conversation");
 });
 
-Deno.test("append: condition own / best code each turn exactly; best is never longer", async () => {
+Deno.test("append: condition own / none / best code each turn exactly; best is never longer", async () => {
+  const conditions = ["conversation", "own", "none", "best"] as const;
   for (const model of [r3, plain]) {
-    const memories: Record<string, Memory | null> = { conversation: null, own: null, best: null };
+    const memories: Record<string, Memory | null> = {};
     for (const t of TURNS) {
-      for (const c of ["conversation", "own", "best"] as const) {
-        memories[c] = await model.append(memories[c], t, { condition: c });
+      for (const c of conditions) {
+        memories[c] = await model.append(memories[c] ?? null, t, { condition: c });
       }
     }
-    const streams = (c: string) => memories[c]!.data.turns!.map((t) => t.streamBytes);
-    streams("best").forEach((b, i) => {
-      assert(b <= streams("own")[i] && b <= streams("conversation")[i], `turn ${i}`);
+    // What a turn costs: its stream and the memory it stores (a code, or int8 slots).
+    const costs = (c: string) =>
+      memories[c]!.data.turns!.map((t, i) => {
+        const node = memories[c]!.nodes[i + 1];
+        return t.streamBytes +
+          (t.code ? codeSize(t.code) : node.slots.length + 4 * node.scales.length);
+      });
+    costs("best").forEach((b, i) => {
+      for (const c of ["conversation", "own", "none"]) assert(b <= costs(c)[i], `turn ${i} ${c}`);
     });
-    for (const c of ["own", "best"]) {
+    // "none" stores a code of no values: 3 bytes, readable without a basis.
+    assert(memories.none!.data.turns!.every((t) => t.code?.values.length === 0));
+    for (const c of ["own", "none", "best"]) {
       const back = Memory.fromBytes(memories[c]!.toBytes());
       assertEquals(await model.reconstruct(back), TURNS.join(""), c);
       assertEquals(await model.reconstruct(back, { node: 4 }), TURNS[3], c);

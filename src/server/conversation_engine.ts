@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { conversationState, conversationTurn } from "../append.ts";
+import { conversationState, conversationTurn } from "../conversation_slices.ts";
 import { Memory } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
 

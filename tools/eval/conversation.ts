@@ -14,7 +14,12 @@
  *   take: see `docs/EVAL.md`);
  * - `full`: after the whole history's text in the model's window, with the cache over it (what
  *   one `compress` of the conversation so far would spend on the turn; no random access);
- * - `best`: per turn the shorter of `alone_own` and `append` (`append(…, { condition: "best" })`).
+ *
+ * These leave out what a turn stores beside its stream (the code it was coded against, 11 bytes
+ * for 16 coefficients against 3 for none), which on short turns outweighs what the memory saves;
+ * the stored sizes (`sizes`) count every byte, for `append`'s default (`condition: "best"`: the
+ * shorter of no memory and a 2-coefficient code of the conversation's memory), for
+ * `condition: "conversation"` and for `condition: "none"`.
  *
  * And how far back the memory remembers: for lags `L`, the turn `N − L` decoded teacher-forced
  * from the memory after `N` turns (int8, as the document node stores it), beside the same turn
@@ -36,8 +41,6 @@ export interface TurnBits {
   append: number;
   append_before: number;
   full: number;
-  /** Per turn the shorter of `alone_own` and `append` (`append` with `condition: "best"`). */
-  best: number;
 }
 
 /** What the `conversation` metric reports. */
@@ -53,15 +56,17 @@ export interface ConversationReport {
   /** The same by turn position (turns `from … to`, 1-based). */
   by_position: ({ from: number; to: number; turns: number } & TurnBits)[];
   /**
-   * Stored sizes: `append_bytes`, the conversations' `.r3m` files (`append_best_bytes`: with
-   * `condition: "best"`); `separate_bytes`, each
+   * Stored sizes: `append_bytes`, the conversations' `.r3m` files as `append` writes them by
+   * default (`condition: "best"`), `append_conversation_bytes` and `append_none_bytes` with
+   * `condition: "conversation"` and `"none"`; `separate_bytes`, each
    * turn's default `compress` on its own; `state_bytes`, the recurrent memory (one node of int8
    * slots, whatever the length); `turn_overhead_bytes`, what a turn adds beyond its stream
    * (code, node-table entry, stream length), per turn.
    */
   sizes: {
     append_bytes: number;
-    append_best_bytes: number;
+    append_conversation_bytes: number;
+    append_none_bytes: number;
     separate_bytes: number;
     state_bytes: number;
     turn_overhead_bytes: number;
@@ -173,20 +178,20 @@ export async function conversationMetrics(
     append: 0,
     append_before: 0,
     full: 0,
-    best: 0,
   });
   const total = zero();
   const byPos = POSITIONS.map(() => ({ bits: zero(), bytes: 0, turns: 0 }));
   const lag = LAGS.map(() => ({ turns: 0, bytes: 0, saved: 0, hits: 0, hitsNone: 0, tokens: 0 }));
   let bytes = 0, turns = 0, appendBytes = 0, separateBytes = 0, overhead = 0, stateBytes = 0;
-  let bestBytes = 0;
+  let conversationBytes = 0, noneBytes = 0;
   for (const conv of conversations) {
     const seqs = conv.map((t) => Array.from(r3.tokenizer.encode(t)));
     let state = model.memInit;
     const states: Float32Array[] = [];
     let history: number[] = [];
     let memory: Memory | null = null;
-    let best: Memory | null = null;
+    let withMemory: Memory | null = null;
+    let none: Memory | null = null;
     for (const [i, ids] of seqs.entries()) {
       // What append computes: the recurrent memory through the int8 document node.
       const before = state;
@@ -198,7 +203,8 @@ export async function conversationMetrics(
       states.push(state);
       const grown: number = memory?.byteLength ?? 0;
       memory = await r3.append(memory, conv[i]);
-      best = await r3.append(best, conv[i], { condition: "best" });
+      withMemory = await r3.append(withMemory, conv[i], { condition: "conversation" });
+      none = await r3.append(none, conv[i], { condition: "none" });
       if (i > 0) overhead += memory.byteLength - grown - memory.data.turns![i].streamBytes;
       separateBytes += r3.compressSync(conv[i]).byteLength;
       if (i > 0) {
@@ -209,9 +215,7 @@ export async function conversationMetrics(
           append: codeBits(m, stored(after, ids.length), [], ids).bits,
           append_before: codeBits(m, stored(before, ids.length), [], ids).bits,
           full: codeBits(m, model.memInit, history, ids).bits,
-          best: 0,
         };
-        bits.best = Math.min(bits.alone_own, bits.append);
         const p = POSITIONS.findIndex(([a, z]) => i + 1 >= a && i + 1 <= z);
         for (const k of Object.keys(total) as (keyof TurnBits)[]) {
           total[k] += bits[k];
@@ -227,7 +231,8 @@ export async function conversationMetrics(
       history = history.concat(ids);
     }
     appendBytes += memory!.byteLength;
-    bestBytes += best!.byteLength;
+    conversationBytes += withMemory!.byteLength;
+    noneBytes += none!.byteLength;
     stateBytes = S * (D + 4);
     // How far back: turn N − L from the memory after N turns (the last turn of the conversation
     // and a few before it as N).
@@ -252,7 +257,6 @@ export async function conversationMetrics(
     append: t.append / n,
     append_before: t.append_before / n,
     full: t.full / n,
-    best: t.best / n,
   });
   return {
     conversations: conversations.length,
@@ -267,7 +271,8 @@ export async function conversationMetrics(
     })).filter((p) => p.turns > 0),
     sizes: {
       append_bytes: appendBytes,
-      append_best_bytes: bestBytes,
+      append_conversation_bytes: conversationBytes,
+      append_none_bytes: noneBytes,
       separate_bytes: separateBytes,
       state_bytes: stateBytes,
       turn_overhead_bytes: overhead / turns,
@@ -288,13 +293,14 @@ export function formatConversation(c: ConversationReport): string[] {
   const row = (label: string, b: TurnBits) =>
     `  ${label.padEnd(12)}${n(b.alone).padStart(7)}${n(b.alone_own).padStart(11)}${
       n(b.append).padStart(8)
-    }${n(b.append_before).padStart(15)}${n(b.full).padStart(7)}${n(b.best).padStart(7)}`;
+    }${n(b.append_before).padStart(15)}${n(b.full).padStart(7)}`;
   return [
     `conversations (bpb per turn)  ${c.conversations} conversations, ${c.turns} turns, ${c.bytes} bytes`,
-    "  turns         alone  alone_own  append  append_before   full   best",
+    "  turns         alone  alone_own  append  append_before   full",
     row("all", c.bpb),
     ...c.by_position.map((p) => row(`${p.from}-${p.to} (${p.turns})`, p)),
-    `  stored: append ${c.sizes.append_bytes} B (best ${c.sizes.append_best_bytes} B), ` +
+    `  stored: append ${c.sizes.append_bytes} B (condition conversation ` +
+    `${c.sizes.append_conversation_bytes} B, none ${c.sizes.append_none_bytes} B), ` +
     `each turn compressed alone ${c.sizes.separate_bytes} B; ` +
     `state ${c.sizes.state_bytes} B, ${
       n(c.sizes.turn_overhead_bytes, 1)
