@@ -43,7 +43,7 @@ import { dequantizeRowsInt8, quantizeRowsInt8 } from "./model/weights_format.ts"
 export interface AppendOptions {
   /**
    * How the new turn stores the memory its residual is coded against: `"code"` (the default
-   * when the model has a memory basis: 4-bit coefficients, 8 to 32 bytes) or `"slots"` (int8,
+   * when the model has a memory basis: 4-bit coefficients, 3 to 35 bytes) or `"slots"` (int8,
    * `memorySlots × (dim + 4)` bytes; the default without a basis).
    */
   turnMemory?: "code" | "slots";

@@ -27,7 +27,16 @@ import { compressTokens, loadEvalModel } from "./eval/metrics.ts";
 import { loadFiles, loadValidation, messageParagraphs, takeBytes } from "./eval/data.ts";
 import { sampleMemories, sampleTexts } from "./memory_basis.ts";
 
-/** Bytes of a code of `k` coefficients in the compact container: basis id, count, nibbles. */
+/**
+ * Bytes of a code of `k` coefficients in the compact container: basis id, count, nibbles (no
+ * code at all for `k = 0`, the compact archive).
+ *
+ * @example
+ * ```ts
+ * import { codeBytes } from "./code_rate.ts";
+ * console.log(codeBytes(0), codeBytes(16), codeBytes(255)); // 0 11 131
+ * ```
+ */
 export function codeBytes(k: number): number {
   return k === 0 ? 0 : 3 + Math.ceil(k / 2);
 }

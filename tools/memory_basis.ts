@@ -69,6 +69,13 @@ export async function sampleMemories(
  *
  * @param trainPath The corpus' `train.txt`.
  * @param samples How many texts.
+ *
+ * @example
+ * ```ts ignore
+ * import { sampleTexts } from "./memory_basis.ts";
+ * const texts = await Array.fromAsync(sampleTexts(".corpus/train.txt", 10));
+ * console.log(texts.length); // 10
+ * ```
  */
 export async function* sampleTexts(
   trainPath: string,

@@ -8,7 +8,10 @@
  * Why: the memories of one model lie close to a low-dimensional subspace (on the default model,
  * 16 components explain 87% of the variance of paragraph memories, 64 explain 97%), and on
  * validation messages a 16-coefficient code keeps most of what the full memory tells the decoder
- * (`docs/FORMAT.md`, "Memory code"). Stored as 8 bytes instead of `slotCount × (dim + 4)`.
+ * (`docs/FORMAT.md`, "Memory code"). Stored as 8 bytes instead of `slotCount × (dim + 4)`. (That
+ * held for session 3's model; session 6's memories are worth more but spread over more
+ * components, no code pays for its bytes, and the default code now has none: `compress`'s
+ * `coefficients`.)
  *
  * The basis lives in a `.r3b` file beside the model's `.r3w` (layout in `docs/FORMAT.md`) and
  * names the model it belongs to; `fitMemoryBasis` computes one from memories of sample text
