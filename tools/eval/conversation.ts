@@ -163,94 +163,160 @@ export async function conversationMetrics(
   m: EvalModel,
   conversations: string[][],
 ): Promise<ConversationReport> {
-  const { r3, model, config } = m;
-  const { memorySlots: S, dim: D, segmentTokens: T } = config;
-  const basis = r3.basis;
-  const stored = (x: Float32Array, n: number) =>
-    basis ? basis.decode(basis.encode(x, codeLength(n, basis.components))) : int8(x);
+  const acc = newTally();
+  const memories = memoryCoders(m);
+  for (const conv of conversations) await measureConversation(m, conv, memories, acc);
+  return conversationReport(conversations.length, acc);
+}
+
+/** How a memory is stored: `int8`, the document node's slots; `stored`, a turn's code. */
+interface MemoryCoders {
+  int8: (x: Float32Array) => Float32Array;
+  stored: (x: Float32Array, n: number) => Float32Array;
+}
+
+const zeroBits = (): TurnBits => ({ alone: 0, alone_own: 0, append: 0, append_before: 0, full: 0 });
+
+/** What `conversationMetrics` sums over the conversations. */
+type Tally = ReturnType<typeof newTally>;
+
+function newTally() {
+  return {
+    total: zeroBits(),
+    byPos: POSITIONS.map(() => ({ bits: zeroBits(), bytes: 0, turns: 0 })),
+    lag: LAGS.map(() => ({ turns: 0, bytes: 0, saved: 0, hits: 0, hitsNone: 0, tokens: 0 })),
+    bytes: 0,
+    turns: 0,
+    appendBytes: 0,
+    conversationBytes: 0,
+    noneBytes: 0,
+    separateBytes: 0,
+    overhead: 0,
+    stateBytes: 0,
+  };
+}
+
+// A turn's code is what a lossless memory stores: the basis code of the length `compress` would
+// pick, or int8 slots where the model has no basis.
+function memoryCoders(m: EvalModel): MemoryCoders {
+  const { memorySlots: S, dim: D } = m.config;
+  const basis = m.r3.basis;
   const int8 = (x: Float32Array) => {
     const q = quantizeRowsInt8(x, S, D);
     return dequantizeRowsInt8(q.q, q.scales, S, D);
   };
-  const zero = (): TurnBits => ({
-    alone: 0,
-    alone_own: 0,
-    append: 0,
-    append_before: 0,
-    full: 0,
-  });
-  const total = zero();
-  const byPos = POSITIONS.map(() => ({ bits: zero(), bytes: 0, turns: 0 }));
-  const lag = LAGS.map(() => ({ turns: 0, bytes: 0, saved: 0, hits: 0, hitsNone: 0, tokens: 0 }));
-  let bytes = 0, turns = 0, appendBytes = 0, separateBytes = 0, overhead = 0, stateBytes = 0;
-  let conversationBytes = 0, noneBytes = 0;
-  for (const conv of conversations) {
-    const seqs = conv.map((t) => Array.from(r3.tokenizer.encode(t)));
-    let state = model.memInit;
-    const states: Float32Array[] = [];
-    let history: number[] = [];
-    let memory: Memory | null = null;
-    let withMemory: Memory | null = null;
-    let none: Memory | null = null;
-    for (const [i, ids] of seqs.entries()) {
-      // What append computes: the recurrent memory through the int8 document node.
-      const before = state;
-      let after = before;
-      for (let j = 0; j < ids.length; j += T) {
-        after = model.compressSegment(after, ids.slice(j, j + T));
-      }
-      state = int8(after);
-      states.push(state);
-      const grown: number = memory?.byteLength ?? 0;
-      memory = await r3.append(memory, conv[i]);
-      withMemory = await r3.append(withMemory, conv[i], { condition: "conversation" });
-      none = await r3.append(none, conv[i], { condition: "none" });
-      if (i > 0) overhead += memory.byteLength - grown - memory.data.turns![i].streamBytes;
-      separateBytes += r3.compressSync(conv[i]).byteLength;
-      if (i > 0) {
-        const b = utf8Bytes(conv[i]);
-        const bits: TurnBits = {
-          alone: codeBits(m, model.memInit, [], ids).bits,
-          alone_own: codeBits(m, stored(compressTokens(model, ids), ids.length), [], ids).bits,
-          append: codeBits(m, stored(after, ids.length), [], ids).bits,
-          append_before: codeBits(m, stored(before, ids.length), [], ids).bits,
-          full: codeBits(m, model.memInit, history, ids).bits,
-        };
-        const p = POSITIONS.findIndex(([a, z]) => i + 1 >= a && i + 1 <= z);
-        for (const k of Object.keys(total) as (keyof TurnBits)[]) {
-          total[k] += bits[k];
-          if (p >= 0) byPos[p].bits[k] += bits[k];
-        }
-        if (p >= 0) {
-          byPos[p].bytes += b;
-          byPos[p].turns++;
-        }
-        bytes += b;
-        turns++;
-      }
-      history = history.concat(ids);
+  const stored = (x: Float32Array, n: number) =>
+    basis ? basis.decode(basis.encode(x, codeLength(n, basis.components))) : int8(x);
+  return { int8, stored };
+}
+
+// One conversation: its turns appended three ways and measured, then how far back its memory
+// remembers.
+async function measureConversation(
+  m: EvalModel,
+  conv: string[],
+  memories: MemoryCoders,
+  acc: Tally,
+): Promise<void> {
+  const { r3, model, config } = m;
+  const { memorySlots: S, dim: D, segmentTokens: T } = config;
+  const seqs = conv.map((t) => Array.from(r3.tokenizer.encode(t)));
+  let state = model.memInit;
+  const states: Float32Array[] = [];
+  let history: number[] = [];
+  let memory: Memory | null = null;
+  let withMemory: Memory | null = null;
+  let none: Memory | null = null;
+  for (const [i, ids] of seqs.entries()) {
+    // What append computes: the recurrent memory through the int8 document node.
+    const before = state;
+    let after = before;
+    for (let j = 0; j < ids.length; j += T) {
+      after = model.compressSegment(after, ids.slice(j, j + T));
     }
-    appendBytes += memory!.byteLength;
-    conversationBytes += withMemory!.byteLength;
-    noneBytes += none!.byteLength;
-    stateBytes = S * (D + 4);
-    // How far back: turn N − L from the memory after N turns (the last turn of the conversation
-    // and a few before it as N).
-    for (let N = seqs.length - 1; N >= Math.max(0, seqs.length - 4); N--) {
-      LAGS.forEach((L, k) => {
-        if (N - L < 0) return;
-        const ids = seqs[N - L];
-        const withMem = codeBits(m, states[N], [], ids, false);
-        const none = codeBits(m, model.memInit, [], ids, false);
-        lag[k].turns++;
-        lag[k].bytes += utf8Bytes(conv[N - L]);
-        lag[k].saved += none.bits - withMem.bits;
-        lag[k].hits += withMem.hits;
-        lag[k].hitsNone += none.hits;
-        lag[k].tokens += ids.length;
-      });
+    state = memories.int8(after);
+    states.push(state);
+    const grown: number = memory?.byteLength ?? 0;
+    memory = await r3.append(memory, conv[i]);
+    withMemory = await r3.append(withMemory, conv[i], { condition: "conversation" });
+    none = await r3.append(none, conv[i], { condition: "none" });
+    if (i > 0) acc.overhead += memory.byteLength - grown - memory.data.turns![i].streamBytes;
+    acc.separateBytes += r3.compressSync(conv[i]).byteLength;
+    if (i > 0) {
+      const bits = turnBits(m, memories, ids, { before, after, history });
+      addTurn(acc, i, utf8Bytes(conv[i]), bits);
     }
+    history = history.concat(ids);
   }
+  acc.appendBytes += memory!.byteLength;
+  acc.conversationBytes += withMemory!.byteLength;
+  acc.noneBytes += none!.byteLength;
+  acc.stateBytes = S * (D + 4);
+  measureRecall(m, conv, seqs, states, acc);
+}
+
+// A turn's bits five ways (see the module doc): `before` and `after` are the recurrent memory
+// without and with the turn, `history` the tokens of the turns before it.
+function turnBits(
+  m: EvalModel,
+  memories: MemoryCoders,
+  ids: number[],
+  at: { before: Float32Array; after: Float32Array; history: number[] },
+): TurnBits {
+  const { model } = m;
+  const { stored } = memories;
+  return {
+    alone: codeBits(m, model.memInit, [], ids).bits,
+    alone_own: codeBits(m, stored(compressTokens(model, ids), ids.length), [], ids).bits,
+    append: codeBits(m, stored(at.after, ids.length), [], ids).bits,
+    append_before: codeBits(m, stored(at.before, ids.length), [], ids).bits,
+    full: codeBits(m, model.memInit, at.history, ids).bits,
+  };
+}
+
+// Adds turn `i` (0-based) of `bytes` UTF-8 bytes to the totals and to its position's.
+function addTurn(acc: Tally, i: number, bytes: number, bits: TurnBits): void {
+  const p = POSITIONS.findIndex(([a, z]) => i + 1 >= a && i + 1 <= z);
+  for (const k of Object.keys(acc.total) as (keyof TurnBits)[]) {
+    acc.total[k] += bits[k];
+    if (p >= 0) acc.byPos[p].bits[k] += bits[k];
+  }
+  if (p >= 0) {
+    acc.byPos[p].bytes += bytes;
+    acc.byPos[p].turns++;
+  }
+  acc.bytes += bytes;
+  acc.turns++;
+}
+
+// How far back: turn N − L from the memory after N turns (the last turn of the conversation
+// and a few before it as N).
+function measureRecall(
+  m: EvalModel,
+  conv: string[],
+  seqs: number[][],
+  states: Float32Array[],
+  acc: Tally,
+): void {
+  for (let N = seqs.length - 1; N >= Math.max(0, seqs.length - 4); N--) {
+    LAGS.forEach((L, k) => {
+      if (N - L < 0) return;
+      const ids = seqs[N - L];
+      const withMem = codeBits(m, states[N], [], ids, false);
+      const none = codeBits(m, m.model.memInit, [], ids, false);
+      const lag = acc.lag[k];
+      lag.turns++;
+      lag.bytes += utf8Bytes(conv[N - L]);
+      lag.saved += none.bits - withMem.bits;
+      lag.hits += withMem.hits;
+      lag.hitsNone += none.hits;
+      lag.tokens += ids.length;
+    });
+  }
+}
+
+// The report from the sums: bits per byte, sizes and recall by lag.
+function conversationReport(conversations: number, acc: Tally): ConversationReport {
   const per = (t: TurnBits, n: number): TurnBits => ({
     alone: t.alone / n,
     alone_own: t.alone_own / n,
@@ -258,11 +324,12 @@ export async function conversationMetrics(
     append_before: t.append_before / n,
     full: t.full / n,
   });
+  const { byPos, lag } = acc;
   return {
-    conversations: conversations.length,
-    turns,
-    bytes,
-    bpb: per(total, bytes),
+    conversations,
+    turns: acc.turns,
+    bytes: acc.bytes,
+    bpb: per(acc.total, acc.bytes),
     by_position: POSITIONS.map(([from, to], k) => ({
       from,
       to,
@@ -270,12 +337,12 @@ export async function conversationMetrics(
       ...per(byPos[k].bits, byPos[k].bytes),
     })).filter((p) => p.turns > 0),
     sizes: {
-      append_bytes: appendBytes,
-      append_conversation_bytes: conversationBytes,
-      append_none_bytes: noneBytes,
-      separate_bytes: separateBytes,
-      state_bytes: stateBytes,
-      turn_overhead_bytes: overhead / turns,
+      append_bytes: acc.appendBytes,
+      append_conversation_bytes: acc.conversationBytes,
+      append_none_bytes: acc.noneBytes,
+      separate_bytes: acc.separateBytes,
+      state_bytes: acc.stateBytes,
+      turn_overhead_bytes: acc.overhead / acc.turns,
     },
     recall: LAGS.map((L, k) => ({
       lag: L,
