@@ -166,6 +166,37 @@ export async function runEval(
   options: EvalOptions = {},
   source = "documents",
 ): Promise<EvalReport> {
+  const run = startRun(m, docs, options, source);
+  const metrics = new Set<MetricName>(options.metrics ?? METRICS);
+  const total0 = performance.now();
+  // In this order whatever the order of `options.metrics`, as the report and timings expect.
+  for (const [name, step] of STEPS) if (metrics.has(name)) await step(run);
+  run.report.timings_s.total = Math.round((performance.now() - total0) / 10) / 100;
+  return run.report;
+}
+
+/** What every metric of one {@link runEval} shares. */
+interface EvalRun {
+  m: EvalModel;
+  docs: EvalDocument[];
+  settings: EvalReport["settings"];
+  /** The documents cut to `docBytes`, empty ones left out. */
+  texts: string[];
+  /** The tokens of `texts[i]`, encoded once. */
+  tokensOf: (i: number) => Int32Array;
+  report: EvalReport;
+  log: (line: string) => void;
+  /** Runs `fn`, recording its seconds in `report.timings_s[name]`. */
+  timed: <T>(name: string, fn: () => T | Promise<T>) => Promise<T>;
+}
+
+// The settings with their defaults, the texts and an empty report.
+function startRun(
+  m: EvalModel,
+  docs: EvalDocument[],
+  options: EvalOptions,
+  source: string,
+): EvalRun {
   const settings = {
     maxBytes: options.maxBytes ?? 131072,
     docBytes: options.docBytes ?? 16384,
@@ -180,7 +211,6 @@ export async function runEval(
     verify: options.verify ?? true,
     cache: options.cache ?? true,
   };
-  const metrics = new Set<MetricName>(options.metrics ?? METRICS);
   const log = options.log ?? (() => {});
   const { r3, config } = m;
   const docCap = Math.min(settings.docBytes, settings.maxBytes);
@@ -209,121 +239,147 @@ export async function runEval(
     log(`eval: ${name} took ${s.toFixed(1)} s`);
     return out;
   };
-  const total0 = performance.now();
-
-  if (metrics.has("bpb")) {
-    const docItems = takeBytes(texts, settings.maxBytes);
-    const msgItems = docItems.flatMap((t) => messageParagraphs(t, 1024));
-    const doc = await timed("bpb_doc", () => bitsPerByte(r3, docItems, false, settings.cache));
-    log(`eval: bpb doc: ${doc.items} documents, ${doc.bytes} bytes`);
-    const msg = await timed(
-      "bpb_msg",
-      () => bitsPerByte(r3, msgItems, settings.verify, settings.cache),
-    );
-    log(`eval: bpb msg: ${msg.items} paragraphs, ${msg.bytes} bytes`);
-    report.bpb = { doc, msg };
-    report.bpb_lossless = doc.bpb_lossless;
-    report.bpb_gzip = doc.bpb_gzip;
-    report.bpb_brotli = doc.bpb_brotli;
-    report.bpb_zstd = doc.bpb_zstd;
-  }
-
-  if (metrics.has("format")) {
-    const docItems = takeBytes(texts, settings.maxBytes);
-    const msgItems = docItems.flatMap((t) => messageParagraphs(t, 1024));
-    report.format = {
-      doc: await timed("format_doc", () => formatSizes(m, docItems)),
-      msg: await timed("format_msg", () => formatSizes(m, msgItems)),
-      memory_gain: await timed("memory_gain", () => memoryGain(m, msgItems.slice(0, 200))),
-      recall: await timed("format_recall", () => {
-        const pool = retrievalPool(
-          texts.map((text, i) => ({ id: String(i), text })),
-          { size: settings.poolSize },
-        );
-        const queries = pool.map((p, i) => makeQuery(p, mixSeed(settings.seed, i)));
-        return formatRecall(m, pool, queries, 5);
-      }),
-    };
-  }
-
-  if (metrics.has("conversation")) {
-    // Long conversations from the split; from a few files (--file), whatever they hold.
-    const convs = conversationsOf(docs, { minTurns: docs.length < 8 ? 4 : 16 });
-    report.conversation = await timed("conversation", () => conversationMetrics(m, convs));
-  }
-
-  if (metrics.has("recon")) {
-    report.recon_token_acc = {};
-    report.recon_tf_acc = {};
-    report.recon = {};
-    for (const k of settings.tokensPerSlot) {
-      const length = k * config.memorySlots;
-      const r = await timed(`recon_${k}`, () => {
-        const seqs: Int32Array[] = [];
-        for (let i = 0; i < texts.length; i++) seqs.push(tokensOf(i));
-        return reconstructionAccuracy(m, pickSpans(seqs, length, settings.reconSpans));
-      });
-      log(`eval: recon ${k}/slot: ${r.spans} spans of ${length} tokens`);
-      report.recon[String(k)] = r;
-      report.recon_token_acc[String(k)] = r.accuracy;
-      report.recon_tf_acc[String(k)] = r.tf_accuracy;
-    }
-  }
-
-  if (metrics.has("refine")) {
-    report.refine = {};
-    const seqs: Int32Array[] = [];
-    for (let i = 0; i < texts.length; i++) seqs.push(tokensOf(i));
-    for (const k of settings.refineTokensPerSlot) {
-      const length = k * config.memorySlots;
-      const spans = pickSpans(seqs, length, settings.refineSpans);
-      report.refine[String(k)] = await timed(
-        `refine_${k}`,
-        () => refinementCurve(m, m.weights, spans, settings.refineSteps, settings.refineLr),
-      );
-      log(`eval: refine ${k}/slot: ${spans.length} spans of ${length} tokens`);
-    }
-  }
-
-  if (metrics.has("ppl")) {
-    const p = await timed("ppl", () => {
-      const chosen = takeBytes(texts, settings.maxBytes).map((_, i) => tokensOf(i));
-      return perplexities(m, chosen);
-    });
-    log(`eval: ppl: ${p.segments} segments, ${p.tokens} tokens`);
-    report.ppl_none = p.none;
-    report.ppl_r3mem = p.r3mem;
-    report.ppl_full = p.full;
-    report.gap_closed = gapClosed(p);
-    report.ppl = { segments: p.segments, tokens: p.tokens };
-  }
-
-  if (metrics.has("recall")) {
-    const r = await timed("recall", async () => {
-      const pool = retrievalPool(
-        texts.map((text, i) => ({ id: String(i), text })),
-        { size: settings.poolSize },
-      );
-      const queries = pool.map((p, i) => makeQuery(p, mixSeed(settings.seed, i)));
-      const wordnet = await loadWordNet();
-      if (!wordnet) log(`eval: recall: no WordNet at ${WORDNET_DIR}: no paraphrased queries`);
-      const paraphrased = wordnet
-        ? pool.map((p, i) => {
-          const seed = mixSeed(settings.seed, i);
-          return paraphrase(wordnet, querySentence(p, seed), mixSeed(seed, 2));
-        })
-        : undefined;
-      return retrievalRecall(r3, pool, queries, 5, paraphrased);
-    });
-    log(`eval: recall: pool of ${r.pool} paragraphs`);
-    report.recall_at_5_r3mem = r.queries > 0 ? r.r3mem : null;
-    report.recall_at_5_bm25 = r.queries > 0 ? r.bm25 : null;
-    report.recall_at_5_r3mem_node = r.queries > 0 ? r.r3memNode : null;
-    report.recall_at_5_lexical = r.queries > 0 ? r.lexical : null;
-    report.recall_at_5_hybrid = r.queries > 0 ? r.hybrid : null;
-    report.recall_paraphrased = r.queries > 0 && r.paraphrased ? r.paraphrased : null;
-    report.recall = { pool: r.pool, queries: r.queries };
-  }
-  report.timings_s.total = Math.round((performance.now() - total0) / 10) / 100;
-  return report;
+  return { m, docs, settings, texts, tokensOf, report, log, timed };
 }
+
+// The documents within the byte budget, and their ≤ 1 KB paragraphs as messages.
+function docAndMessageItems(run: EvalRun): { docItems: string[]; msgItems: string[] } {
+  const docItems = takeBytes(run.texts, run.settings.maxBytes);
+  return { docItems, msgItems: docItems.flatMap((t) => messageParagraphs(t, 1024)) };
+}
+
+// The retrieval pool of the texts' paragraphs and one query per pool entry.
+function poolAndQueries(run: EvalRun) {
+  const pool = retrievalPool(
+    run.texts.map((text, i) => ({ id: String(i), text })),
+    { size: run.settings.poolSize },
+  );
+  const queries = pool.map((p, i) => makeQuery(p, mixSeed(run.settings.seed, i)));
+  return { pool, queries };
+}
+
+async function evalBpb(run: EvalRun): Promise<void> {
+  const { m, settings, report, log, timed } = run;
+  const { docItems, msgItems } = docAndMessageItems(run);
+  const doc = await timed("bpb_doc", () => bitsPerByte(m.r3, docItems, false, settings.cache));
+  log(`eval: bpb doc: ${doc.items} documents, ${doc.bytes} bytes`);
+  const msg = await timed(
+    "bpb_msg",
+    () => bitsPerByte(m.r3, msgItems, settings.verify, settings.cache),
+  );
+  log(`eval: bpb msg: ${msg.items} paragraphs, ${msg.bytes} bytes`);
+  report.bpb = { doc, msg };
+  report.bpb_lossless = doc.bpb_lossless;
+  report.bpb_gzip = doc.bpb_gzip;
+  report.bpb_brotli = doc.bpb_brotli;
+  report.bpb_zstd = doc.bpb_zstd;
+}
+
+async function evalFormat(run: EvalRun): Promise<void> {
+  const { m, timed } = run;
+  const { docItems, msgItems } = docAndMessageItems(run);
+  run.report.format = {
+    doc: await timed("format_doc", () => formatSizes(m, docItems)),
+    msg: await timed("format_msg", () => formatSizes(m, msgItems)),
+    memory_gain: await timed("memory_gain", () => memoryGain(m, msgItems.slice(0, 200))),
+    recall: await timed("format_recall", () => {
+      const { pool, queries } = poolAndQueries(run);
+      return formatRecall(m, pool, queries, 5);
+    }),
+  };
+}
+
+async function evalConversation(run: EvalRun): Promise<void> {
+  const { docs } = run;
+  // Long conversations from the split; from a few files (--file), whatever they hold.
+  const convs = conversationsOf(docs, { minTurns: docs.length < 8 ? 4 : 16 });
+  run.report.conversation = await run.timed(
+    "conversation",
+    () => conversationMetrics(run.m, convs),
+  );
+}
+
+async function evalRecon(run: EvalRun): Promise<void> {
+  const { m, settings, texts, tokensOf, report, log, timed } = run;
+  report.recon_token_acc = {};
+  report.recon_tf_acc = {};
+  report.recon = {};
+  for (const k of settings.tokensPerSlot) {
+    const length = k * m.config.memorySlots;
+    const r = await timed(`recon_${k}`, () => {
+      const seqs: Int32Array[] = [];
+      for (let i = 0; i < texts.length; i++) seqs.push(tokensOf(i));
+      return reconstructionAccuracy(m, pickSpans(seqs, length, settings.reconSpans));
+    });
+    log(`eval: recon ${k}/slot: ${r.spans} spans of ${length} tokens`);
+    report.recon[String(k)] = r;
+    report.recon_token_acc[String(k)] = r.accuracy;
+    report.recon_tf_acc[String(k)] = r.tf_accuracy;
+  }
+}
+
+async function evalRefine(run: EvalRun): Promise<void> {
+  const { m, settings, texts, tokensOf, report, log, timed } = run;
+  const curves: Record<string, RefineCurve> = report.refine = {};
+  const seqs: Int32Array[] = [];
+  for (let i = 0; i < texts.length; i++) seqs.push(tokensOf(i));
+  for (const k of settings.refineTokensPerSlot) {
+    const length = k * m.config.memorySlots;
+    const spans = pickSpans(seqs, length, settings.refineSpans);
+    curves[String(k)] = await timed(
+      `refine_${k}`,
+      () => refinementCurve(m, m.weights, spans, settings.refineSteps, settings.refineLr),
+    );
+    log(`eval: refine ${k}/slot: ${spans.length} spans of ${length} tokens`);
+  }
+}
+
+async function evalPpl(run: EvalRun): Promise<void> {
+  const { m, settings, texts, tokensOf, report, log, timed } = run;
+  const p = await timed("ppl", () => {
+    const chosen = takeBytes(texts, settings.maxBytes).map((_, i) => tokensOf(i));
+    return perplexities(m, chosen);
+  });
+  log(`eval: ppl: ${p.segments} segments, ${p.tokens} tokens`);
+  report.ppl_none = p.none;
+  report.ppl_r3mem = p.r3mem;
+  report.ppl_full = p.full;
+  report.gap_closed = gapClosed(p);
+  report.ppl = { segments: p.segments, tokens: p.tokens };
+}
+
+async function evalRecall(run: EvalRun): Promise<void> {
+  const { m, settings, report, log, timed } = run;
+  const r = await timed("recall", async () => {
+    const { pool, queries } = poolAndQueries(run);
+    const wordnet = await loadWordNet();
+    if (!wordnet) log(`eval: recall: no WordNet at ${WORDNET_DIR}: no paraphrased queries`);
+    const paraphrased = wordnet
+      ? pool.map((p, i) => {
+        const seed = mixSeed(settings.seed, i);
+        return paraphrase(wordnet, querySentence(p, seed), mixSeed(seed, 2));
+      })
+      : undefined;
+    return retrievalRecall(m.r3, pool, queries, 5, paraphrased);
+  });
+  log(`eval: recall: pool of ${r.pool} paragraphs`);
+  const any = r.queries > 0;
+  report.recall_at_5_r3mem = any ? r.r3mem : null;
+  report.recall_at_5_bm25 = any ? r.bm25 : null;
+  report.recall_at_5_r3mem_node = any ? r.r3memNode : null;
+  report.recall_at_5_lexical = any ? r.lexical : null;
+  report.recall_at_5_hybrid = any ? r.hybrid : null;
+  report.recall_paraphrased = any && r.paraphrased ? r.paraphrased : null;
+  report.recall = { pool: r.pool, queries: r.queries };
+}
+
+/** The metrics' steps, in the order {@link runEval} runs them. */
+const STEPS: [MetricName, (run: EvalRun) => Promise<void>][] = [
+  ["bpb", evalBpb],
+  ["format", evalFormat],
+  ["conversation", evalConversation],
+  ["recon", evalRecon],
+  ["refine", evalRefine],
+  ["ppl", evalPpl],
+  ["recall", evalRecall],
+];
