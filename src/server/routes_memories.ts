@@ -51,14 +51,14 @@ export interface MemoryRouteDeps {
  * ```
  */
 export function mountMemoryRoutes(app: R3MemApp, deps: MemoryRouteDeps): void {
-  const { engine, store, forget } = deps;
-  const mustGet = async (ns: string, id: string): Promise<MemoryRecord> => {
-    const rec = await store.get(ns, id);
-    if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
-    return rec;
-  };
-  const info = memoryInfo;
+  // Registered in this order (health, compress, reconstruct, then the stored memories), which
+  // the OpenAPI document lists them in.
+  mountModelRoutes(app, deps.engine);
+  mountStoredMemoryRoutes(app, deps);
+}
 
+// The routes that only need the model: health, compress, reconstruct.
+function mountModelRoutes(app: R3MemApp, engine: Engine): void {
   app.openapi(healthRoute, (c) => {
     const pool = engine as Partial<{ size: number; queued: number }>;
     return c.json({
@@ -98,6 +98,17 @@ export function mountMemoryRoutes(app: R3MemApp, deps: MemoryRouteDeps): void {
     const { node } = c.req.valid("query");
     return await textResponse(c, engine.reconstruct(bytes, { node, signal: c.get("signal") }));
   });
+}
+
+// The routes of the stored memories: create, list, get, text, delete.
+function mountStoredMemoryRoutes(app: R3MemApp, deps: MemoryRouteDeps): void {
+  const { engine, store, forget } = deps;
+  const mustGet = async (ns: string, id: string): Promise<MemoryRecord> => {
+    const rec = await store.get(ns, id);
+    if (!rec) throw new ApiError(404, "not_found", `No memory with id ${id}`);
+    return rec;
+  };
+  const info = memoryInfo;
 
   app.openapi(createMemoryRoute, async (c) => {
     const body = c.req.valid("json");
