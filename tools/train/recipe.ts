@@ -108,127 +108,148 @@ export async function planRun(
   ckptPath: string,
   masterPath: string,
 ): Promise<RunPlan | string> {
-  let recipe: Recipe;
-  let tokenizer: Tokenizer;
-  let params: Map<string, Float32Array>;
-  let resumed: MasterFile | null = null;
+  const plan = a.resume ? await resumedPlan(a, ckptPath, masterPath) : freshPlan(a);
+  if (typeof plan === "string") return plan;
+  return applyWindows(plan.recipe, a.windows) ?? plan;
+}
+
+// A run resumed from `--from`, the checkpoint or the master, with the options that may change a
+// resumed run applied.
+async function resumedPlan(
+  a: TrainArgs,
+  ckptPath: string,
+  masterPath: string,
+): Promise<RunPlan | string> {
+  const resumedFrom = a.from ??
+    ((await exists(ckptPath)) ? ckptPath : (await exists(masterPath)) ? masterPath : null);
+  if (!resumedFrom) {
+    return `--resume: no checkpoint at ${ckptPath} and no master at ${masterPath}`;
+  }
+  const resumed = await readMasterFile(await Deno.readFile(resumedFrom));
+  if (!resumed.state.stageState) {
+    return `--resume: ${resumedFrom} has no loop state (a master written before resumable masters)`;
+  }
+  const st = resumed.state.stageState as StageState;
+  if (resumed.m.size === 0) {
+    // A master: no optimizer moments. Start them afresh and ramp the learning rate up again.
+    st.rewarm = { from: st.step, steps: REWARM_STEPS };
+    log(`${resumedFrom} has no optimizer state: re-warming over ${REWARM_STEPS} steps`);
+  }
+  const recipe = resumed.state.recipe as Recipe;
+  const tokenizer = Tokenizer.fromBytes(resumed.tokenizer);
+  const params = resumed.params;
   const history: Record<string, unknown> = {};
-  let resumedFrom: string | null = null;
-  if (a.resume) {
-    resumedFrom = a.from ??
-      ((await exists(ckptPath)) ? ckptPath : (await exists(masterPath)) ? masterPath : null);
-    if (!resumedFrom) {
-      return `--resume: no checkpoint at ${ckptPath} and no master at ${masterPath}`;
-    }
-    resumed = await readMasterFile(await Deno.readFile(resumedFrom));
-    if (!resumed.state.stageState) {
-      return `--resume: ${resumedFrom} has no loop state (a master written before resumable masters)`;
-    }
-    if (resumed.m.size === 0) {
-      // A master: no optimizer moments. Start them afresh and ramp the learning rate up again.
-      const st = resumed.state.stageState as StageState;
-      st.rewarm = { from: st.step, steps: REWARM_STEPS };
-      log(`${resumedFrom} has no optimizer state: re-warming over ${REWARM_STEPS} steps`);
-    }
-    recipe = resumed.state.recipe as Recipe;
-    tokenizer = Tokenizer.fromBytes(resumed.tokenizer);
-    params = resumed.params;
-    Object.assign(history, resumed.state.history ?? {});
-    if (a.restage2) {
-      // Start stage 2 afresh with this version's stage-2 recipe (and --rank/--lr2/--batch2/
-      // --steps2), keeping the trained base: only at the stage boundary.
-      const st = resumed.state.stageState as StageState;
-      const atBoundary = (st.stage === 2 && st.step === 0) ||
-        (st.stage === 1 && st.totalSteps > 0 && st.step >= st.totalSteps);
-      if (!atBoundary) {
-        return "--restage2 needs a checkpoint taken at the end of stage 1 or the start of stage 2";
-      }
-      const fresh = defaultRecipe(recipe.config, recipe.seed);
-      const rank = a.rank ? Number(a.rank) : fresh.rank;
-      recipe.stage2 = { ...fresh.stage2, steps: Number(a.steps2 ?? a.steps ?? 0) };
-      if (a.batch2) recipe.stage2.batch = Number(a.batch2);
-      if (a.lr2) recipe.stage2.lr = Number(a.lr2);
-      recipe.loss = fresh.loss;
-      recipe.sampling = fresh.sampling;
-      withRetrieval(recipe, a.ret);
-      if (rank !== recipe.rank) {
-        const init = initParams(recipe.config, rank, recipe.seed);
-        for (const [k, v] of init) if (k.startsWith("lora.")) params.set(k, v);
-        recipe.rank = rank;
-      }
-      if (st.stage === 2) {
-        st.totalSteps = recipe.stage2.steps;
-        resumed.m.clear();
-        resumed.v.clear();
-      }
-      log(
-        `--restage2: rank ${rank}, ${JSON.stringify(recipe.stage2)}, loss ${
-          JSON.stringify(recipe.loss)
-        }`,
-      );
-    }
-    if (a.extend2) {
-      const st = resumed.state.stageState as StageState;
-      // A stage planned from the time budget ends at its deadline, a few steps short of its last
-      // estimate of the total: that is a finished stage too.
-      if (st.stage !== 2) return "--extend2 needs the master or checkpoint of a stage-2 run";
-      // Stretch the schedule: planned anew from --steps2 or the budget, as if the stage had been
-      // planned longer; fresh moments, so the learning rate ramps up again.
-      const more = Number(a.steps2 ?? 0);
-      st.totalSteps = more > 0 ? st.step + more : 0;
-      st.rewarm = { from: st.step, steps: REWARM_STEPS };
-      recipe.stage2.steps = st.totalSteps;
-      if (a.restart) st.restartAt = st.step;
-      if (a.lr2) recipe.stage2.lr = Number(a.lr2);
-      withRetrieval(recipe, a.ret); // --ret W: the retrieval term for the extension
-      resumed.m.clear();
-      resumed.v.clear();
-      log(
-        `--extend2: stage 2 continues from step ${st.step}${more > 0 ? ` for ${more} steps` : ""}`,
-      );
-    }
-    log(
-      `resuming from ${resumedFrom}: stage ${
-        (resumed.state.stageState as StageState).stage
-      }, step ${(resumed.state.stageState as StageState).step}`,
-    );
-  } else {
-    const base = CONFIGS[a.config!];
-    if (!base) {
-      return `Unknown --config ${a.config}; choose one of ${Object.keys(CONFIGS).join(", ")}`;
-    }
-    const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
-    const config = parseConfig({
-      ...base,
-      vocabSize: num(a.vocab, base.vocabSize),
-      dim: num(a.dim, base.dim),
-      layers: num(a.layers, base.layers),
-      heads: num(a.heads, base.heads),
-      ffnDim: num(a.ffn, base.ffnDim),
-      memorySlots: num(a.slots, base.memorySlots),
-      segmentTokens: num(a.segment, base.segmentTokens),
-      window: num(a.window, base.window),
-    });
-    recipe = defaultRecipe(config, Number(a.seed));
-    if (a.rank) recipe.rank = Number(a.rank);
-    const steps = (s: string | undefined) => (s === undefined ? undefined : Number(s));
-    recipe.stage1.steps = steps(a.steps1) ?? steps(a.steps) ?? 0;
-    recipe.stage2.steps = steps(a.steps2) ?? steps(a.steps) ?? 0;
-    if (a.batch1) recipe.stage1.batch = Number(a.batch1);
-    if (a.batch2) recipe.stage2.batch = Number(a.batch2);
-    if (a.lr1) recipe.stage1.lr = Number(a.lr1);
-    if (a.lr2) recipe.stage2.lr = Number(a.lr2);
-    withRetrieval(recipe, a.ret);
-    tokenizer = null as unknown as Tokenizer;
-    params = initParams(config, recipe.rank, recipe.seed);
-  }
-  if (a.windows !== undefined) {
-    const n = Number(a.windows);
-    if (!Number.isInteger(n) || n < 0 || n > recipe.config.window) {
-      return `--windows: a whole number of tokens, 0 to ${recipe.config.window}`;
-    }
-    recipe.sampling = { ...recipe.sampling, windowTokens: n > 0 ? n : undefined };
-    log(n > 0 ? `stage-2 spans: windows of ${n} tokens` : "stage-2 spans: the level mix");
-  }
+  Object.assign(history, resumed.state.history ?? {});
+  const wrong = (a.restage2 ? restage2(a, recipe, params, resumed) : undefined) ??
+    (a.extend2 ? extend2(a, recipe, resumed) : undefined);
+  if (wrong) return wrong;
+  log(`resuming from ${resumedFrom}: stage ${st.stage}, step ${st.step}`);
   return { recipe, tokenizer, params, resumed, history, resumedFrom };
+}
+
+// `--restage2`: starts stage 2 afresh with this version's stage-2 recipe (and --rank/--lr2/
+// --batch2/--steps2), keeping the trained base: only at the stage boundary. Returns what is
+// wrong, if anything.
+function restage2(
+  a: TrainArgs,
+  recipe: Recipe,
+  params: Map<string, Float32Array>,
+  resumed: MasterFile,
+): string | undefined {
+  const st = resumed.state.stageState as StageState;
+  const atBoundary = (st.stage === 2 && st.step === 0) ||
+    (st.stage === 1 && st.totalSteps > 0 && st.step >= st.totalSteps);
+  if (!atBoundary) {
+    return "--restage2 needs a checkpoint taken at the end of stage 1 or the start of stage 2";
+  }
+  const fresh = defaultRecipe(recipe.config, recipe.seed);
+  const rank = a.rank ? Number(a.rank) : fresh.rank;
+  recipe.stage2 = { ...fresh.stage2, steps: Number(a.steps2 ?? a.steps ?? 0) };
+  if (a.batch2) recipe.stage2.batch = Number(a.batch2);
+  if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+  recipe.loss = fresh.loss;
+  recipe.sampling = fresh.sampling;
+  withRetrieval(recipe, a.ret);
+  if (rank !== recipe.rank) {
+    const init = initParams(recipe.config, rank, recipe.seed);
+    for (const [k, v] of init) if (k.startsWith("lora.")) params.set(k, v);
+    recipe.rank = rank;
+  }
+  if (st.stage === 2) {
+    st.totalSteps = recipe.stage2.steps;
+    resumed.m.clear();
+    resumed.v.clear();
+  }
+  log(
+    `--restage2: rank ${rank}, ${JSON.stringify(recipe.stage2)}, loss ${
+      JSON.stringify(recipe.loss)
+    }`,
+  );
+}
+
+// `--extend2` (with `--restart`, `--lr2`, `--ret`): continues a stage-2 run. Returns what is
+// wrong, if anything.
+function extend2(a: TrainArgs, recipe: Recipe, resumed: MasterFile): string | undefined {
+  const st = resumed.state.stageState as StageState;
+  // A stage planned from the time budget ends at its deadline, a few steps short of its last
+  // estimate of the total: that is a finished stage too.
+  if (st.stage !== 2) return "--extend2 needs the master or checkpoint of a stage-2 run";
+  // Stretch the schedule: planned anew from --steps2 or the budget, as if the stage had been
+  // planned longer; fresh moments, so the learning rate ramps up again.
+  const more = Number(a.steps2 ?? 0);
+  st.totalSteps = more > 0 ? st.step + more : 0;
+  st.rewarm = { from: st.step, steps: REWARM_STEPS };
+  recipe.stage2.steps = st.totalSteps;
+  if (a.restart) st.restartAt = st.step;
+  if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+  withRetrieval(recipe, a.ret); // --ret W: the retrieval term for the extension
+  resumed.m.clear();
+  resumed.v.clear();
+  log(`--extend2: stage 2 continues from step ${st.step}${more > 0 ? ` for ${more} steps` : ""}`);
+}
+
+// A fresh run from `--config` and the shape, step, batch and learning-rate options.
+function freshPlan(a: TrainArgs): RunPlan | string {
+  const base = CONFIGS[a.config!];
+  if (!base) {
+    return `Unknown --config ${a.config}; choose one of ${Object.keys(CONFIGS).join(", ")}`;
+  }
+  const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
+  const config = parseConfig({
+    ...base,
+    vocabSize: num(a.vocab, base.vocabSize),
+    dim: num(a.dim, base.dim),
+    layers: num(a.layers, base.layers),
+    heads: num(a.heads, base.heads),
+    ffnDim: num(a.ffn, base.ffnDim),
+    memorySlots: num(a.slots, base.memorySlots),
+    segmentTokens: num(a.segment, base.segmentTokens),
+    window: num(a.window, base.window),
+  });
+  const recipe = defaultRecipe(config, Number(a.seed));
+  if (a.rank) recipe.rank = Number(a.rank);
+  const steps = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+  recipe.stage1.steps = steps(a.steps1) ?? steps(a.steps) ?? 0;
+  recipe.stage2.steps = steps(a.steps2) ?? steps(a.steps) ?? 0;
+  if (a.batch1) recipe.stage1.batch = Number(a.batch1);
+  if (a.batch2) recipe.stage2.batch = Number(a.batch2);
+  if (a.lr1) recipe.stage1.lr = Number(a.lr1);
+  if (a.lr2) recipe.stage2.lr = Number(a.lr2);
+  withRetrieval(recipe, a.ret);
+  // The tokenizer is trained on the corpus later, by the caller.
+  const tokenizer = null as unknown as Tokenizer;
+  const params = initParams(config, recipe.rank, recipe.seed);
+  return { recipe, tokenizer, params, resumed: null, history: {}, resumedFrom: null };
+}
+
+// `--windows N`: stage-2 spans of N-token windows (0: the level mix). Returns what is wrong, if
+// anything.
+function applyWindows(recipe: Recipe, windows: string | undefined): string | undefined {
+  if (windows === undefined) return;
+  const n = Number(windows);
+  if (!Number.isInteger(n) || n < 0 || n > recipe.config.window) {
+    return `--windows: a whole number of tokens, 0 to ${recipe.config.window}`;
+  }
+  recipe.sampling = { ...recipe.sampling, windowTokens: n > 0 ? n : undefined };
+  log(n > 0 ? `stage-2 spans: windows of ${n} tokens` : "stage-2 spans: the level mix");
 }
