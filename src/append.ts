@@ -7,12 +7,12 @@
  * (`compressSegment` with the previous memory as its memory input, as `compress` chains the
  * segments of one text), so the memory folds in every turn and stays `memorySlots × dim` however
  * long the history grows; nothing stored is decoded or re-read. The new turn's residual is coded
- * against that updated memory (the memory of everything up to and including the turn) or
- * against no memory, whichever makes the turn shorter (`AppendOptions.condition`); each turn
- * stores what it was coded against — a memory code over the model's basis (3 to 35 bytes; 3
- * for no memory) or int8 slots (`memorySlots × (dim + 4)` bytes) — so any turn decodes exactly
- * on its own, without the turns before it. Why the memory after the turn rather than before it,
- * and why so few turns take it (its code costs more bytes than it saves on most turns):
+ * against no memory by default, or against that updated memory (the memory of everything up to
+ * and including the turn) when asked (`AppendOptions.condition`); each turn stores what it was
+ * coded against — nothing for no memory, a memory code over the model's basis (4 to 35 bytes)
+ * or int8 slots (`memorySlots × (dim + 4)` bytes) — so any turn decodes exactly on its own,
+ * without the turns before it. Why no memory by default (the memory's code costs more bytes
+ * than it saves the turn's stream), and why the memory after the turn rather than before it:
  * measured in `docs/EVAL.md` ("Conversations").
  *
  * @example
@@ -31,7 +31,8 @@ import type { MemoryBasis } from "./codec/memory_basis.ts";
 import { codeLength } from "./codec/memory_basis.ts";
 import { Memory, type MemoryData, type MemoryNode } from "./codec/memory.ts";
 import type { MemoryCode, MemoryTurn } from "./codec/memory.ts";
-import { codeSize } from "./codec/memory_code.ts";
+import { varintSize } from "./codec/byte_io.ts";
+import { codeSize, EMPTY_CODE } from "./codec/memory_code.ts";
 import { decodeResidual, encodeResidual } from "./codec/residual_coder.ts";
 import { InputError, ModelMismatchError } from "./errors.ts";
 import type { ModelConfig } from "./model/config.ts";
@@ -53,12 +54,14 @@ export interface AppendOptions {
    */
   cache?: boolean;
   /**
-   * The memory the turn's residual is coded against: `"conversation"`, the
-   * conversation's memory after the turn (the recurrent memory of every turn so far);
-   * `"own"`, the memory of the turn alone; `"none"`, no memory (the turn coded alone, as
-   * `compress(text)` does by default; the turn stores a code of no values, 3 bytes); `"best"`
-   * (the default), whichever is shorter, stream and stored code together, of no memory and the
-   * conversation's memory as a 2-coefficient code (twice the coding time). Either way
+   * The memory the turn's residual is coded against: `"none"` (the default), no memory (the
+   * turn coded alone, as `compress(text)` does by default; the turn stores the empty code, no
+   * bytes); `"conversation"`, the conversation's memory after the turn (the recurrent memory of
+   * every turn so far), stored with the turn as a code; `"own"`, the memory of the turn alone;
+   * `"best"`, whichever is shorter, stream and stored code together, of no memory and the
+   * conversation's memory as a 2-coefficient code (twice the coding time). Why none by
+   * default: with its code's bytes counted, the conversation's memory made no measured turn
+   * shorter (`docs/EVAL.md`, "Conversations"). Either way
    * the conversation's memory is updated and the turn stores what it was coded against, so
    * readers need not know. Measured in `docs/EVAL.md` ("Conversations").
    */
@@ -142,7 +145,7 @@ export function appendTurn(
   }
   const q = quantizeRowsInt8(state, S, D);
   // 2. The turn coded against the memory the option names, as the turn stores it.
-  const condition = options.condition ?? "best";
+  const condition = options.condition ?? "none";
   if (!CONDITIONS.includes(condition)) {
     throw new InputError(
       `condition must be "conversation", "own", "none" or "best", got ${String(condition)}`,
@@ -198,8 +201,9 @@ type CodedTurn = ReturnType<typeof codedTurn>;
 /**
  * Coefficients of the conversation's memory a turn stores under `condition: "best"`. Counting
  * the code's bytes, a turn's own memory never paid on validation or unseen conversations, and
- * of the conversation's memory after the turn only codes of 1 or 2 coefficients ever did (on
- * 8 to 21% of turns; 16 coefficients never): `docs/EVAL.md`, "Conversations".
+ * of the conversation's memory after the turn only codes of 1 or 2 coefficients ever beat a
+ * 3-byte "none" (on 8 to 21% of turns; 16 coefficients never); against today's 0-byte none,
+ * no code did: `docs/EVAL.md`, "Conversations".
  */
 const BEST_COEFFICIENTS = 2;
 
@@ -232,12 +236,14 @@ function chooseTurnCoding(
   }
   if (condition === "none" || condition === "best") {
     candidates.push(() => ({
-      code: { basis: m.basis?.id ?? "0000", values: new Int8Array(0) },
+      code: { basis: EMPTY_CODE.basis, values: new Int8Array(0) },
       stream: encodeResidual(m.coder, m.model.memInit, ids, cache),
     }));
   }
+  // What the turn adds to the file (its stream, the stream's length, the memory it stores).
   const size = (c: CodedTurn) =>
-    c.stream.length + (c.code ? codeSize(c.code) : m.config.memorySlots * (m.config.dim + 4));
+    c.stream.length + varintSize(c.stream.length) +
+    (c.code ? codeSize(c.code) : m.config.memorySlots * (m.config.dim + 4));
   let best: CodedTurn | null = null;
   for (const make of candidates) {
     const c = make();

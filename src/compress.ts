@@ -8,7 +8,7 @@
  */
 import { codeLength } from "./codec/memory_basis.ts";
 import { Memory, type MemoryCode, type NodeLevel } from "./codec/memory.ts";
-import { codeSize } from "./codec/memory_code.ts";
+import { codeSize, EMPTY_CODE } from "./codec/memory_code.ts";
 import { buildTree } from "./codec/memory_tree.ts";
 import { encodeResidual } from "./codec/residual_coder.ts";
 import { InputError } from "./errors.ts";
@@ -168,7 +168,9 @@ function codedDocument(
     );
   }
   const coded = (k: number) => {
-    const code = { basis: basis.id, values: k === 0 ? new Int8Array(0) : basis.encode(root, k) };
+    const code = k === 0
+      ? { basis: EMPTY_CODE.basis, values: new Int8Array(0) }
+      : { basis: basis.id, values: basis.encode(root, k) };
     const against = k === 0 ? core.model.memInit : basis.decode(code.values);
     return { code, residual: encodeResidual(core.coder, against, ids, cache) };
   };

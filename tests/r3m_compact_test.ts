@@ -12,7 +12,7 @@ import { rng } from "./_rng.ts";
 
 const FP = "0123456789abcdef".repeat(4);
 /** A compact v2 file whose code has no values (written 2026-12-02). */
-const PINNED_EMPTY_CODE = "sxoiASNFZwiAAQwEQIEAAQIDci4Z0A==";
+const PINNED_EMPTY_CODE = "sxojASNFZwiAAQwEAQIDs301Sg==";
 
 function compactData(rnd: () => number, o: { meta?: boolean; code?: boolean } = {}): MemoryData {
   const tokenCount = Math.floor(rnd() * 3000);
@@ -160,8 +160,8 @@ Deno.test("compact: damaged files are refused at every truncation and byte flip"
     }
   }
   const newer = bytes.slice();
-  newer[2] = (newer[2] & 0xf0) | 3; // version 2 is the code container (below)
-  assertThrows(() => Memory.fromBytes(withCrc(newer)), FormatError, "version 3");
+  newer[2] = (newer[2] & 0xf0) | 4; // versions 2 and 3 are the code containers (below)
+  assertThrows(() => Memory.fromBytes(withCrc(newer)), FormatError, "version 4");
   const flagged = bytes.slice();
   flagged[2] |= 0x40; // bits 4 (meta) and 5 (cache) are known; 6 is not
   assertThrows(() => Memory.fromBytes(withCrc(flagged)), FormatError, "flags");
@@ -169,10 +169,13 @@ Deno.test("compact: damaged files are refused at every truncation and byte flip"
 
 Deno.test("compact fuzz: mutated files with fixed-up checksums decode canonically or throw FormatError", () => {
   const rnd = rng(99);
-  // Version 1 (no code) and version 2 (a memory code) files, with and without meta.
+  // Version 1 (no code), 2 (a memory code) and 3 (the empty code) files, with and without meta.
   const seeds = [0, 1, 2, 3, 4, 5].map((i) =>
     new Memory(compactData(rng(10 + i), { meta: i % 2 === 1, code: i >= 2 })).toBytes()
   );
+  // Version 3: the empty code.
+  const empty = { basis: "0000", values: new Int8Array(0) };
+  seeds.push(new Memory({ ...compactData(rng(30), { meta: true }), code: empty }).toBytes());
   let decoded = 0;
   const t0 = performance.now();
   for (let it = 0; it < 20_000; it++) {
@@ -262,14 +265,13 @@ Deno.test("compact v2: a file written by this version is pinned and decodes", ()
   const padded = bytes.slice();
   padded[17] |= 0x10; // the last code byte (third of three)
   assertThrows(() => Memory.fromBytes(withCrc(padded)), FormatError, "padding");
-  // A count of 0 is a code of no values (the memory of nothing): the three nibble bytes that
-  // followed are then read as what comes next, and do not parse as the meta section.
+  // A stored code has at least one value (the empty code is version 3, with no section).
   const empty = bytes.slice();
   empty[14] = 0; // the count
-  assertThrows(() => Memory.fromBytes(withCrc(empty)), FormatError);
+  assertThrows(() => Memory.fromBytes(withCrc(empty)), FormatError, "empty");
 });
 
-Deno.test("compact v2: a code of no values is written, pinned and read back", () => {
+Deno.test("compact v3: the empty code is written as no section, pinned and read back", () => {
   const data: MemoryData = {
     modelFingerprint: FP,
     container: "compact",
@@ -288,19 +290,27 @@ Deno.test("compact v2: a code of no values is written, pinned and read back", ()
       scales: new Float32Array(0),
     }],
     residual: { codedTokens: 4, bytes: new Uint8Array([1, 2, 3]), cache: true },
-    code: { basis: "4081", values: new Int8Array(0) },
+    code: { basis: "0000", values: new Int8Array(0) },
   };
   const bytes = new Memory(data).toBytes();
-  // Three bytes more than the same memory without a code: basis id and a count of 0.
-  assertEquals(bytes.length - new Memory({ ...data, code: undefined }).byteLength, 3);
+  // Version 1's bytes but for the version: no code section at all.
+  const v1 = new Memory({ ...data, code: undefined }).toBytes();
+  assertEquals([bytes.length, bytes[2] & 0x0f, v1[2] & 0x0f], [v1.length, 3, 1]);
   const b64 = btoa(String.fromCharCode(...bytes));
   assertEquals(b64, PINNED_EMPTY_CODE);
   const m = Memory.fromBytes(bytes);
   assertEquals([m.code!.basis, m.code!.values.length, m.residual!.bytes], [
-    "4081",
+    "0000",
     0,
     new Uint8Array([1, 2, 3]),
   ]);
+  assertEquals(m.toBytes(), bytes); // canonical
+  // The empty code's basis is 0000 (it names no basis).
+  assertThrows(
+    () => new Memory({ ...data, code: { basis: "4081", values: new Int8Array(0) } }),
+    InputError,
+    "0000",
+  );
 });
 
 Deno.test("compact v2: a code belongs in the compact container only, with valid values", () => {

@@ -67,7 +67,10 @@ function conversation(
       cache: rnd() < 0.5,
     },
     turns: streams.map((streamBytes, t) =>
-      kinds[t]
+      // Coded turns: some against no memory (the empty code, kind 2), the rest a stored code.
+      kinds[t] && rnd() < 0.3
+        ? { streamBytes, code: { basis: "0000", values: new Int8Array(0) } }
+        : kinds[t]
         ? {
           streamBytes,
           code: {

@@ -21,14 +21,18 @@ const TEXT =
 Deno.test("code: the default lossless memory is a code memory that restores the text exactly", async () => {
   const m = await r3.compress(TEXT);
   assertEquals(m.container, "compact");
-  assert(m.code !== undefined);
-  assertEquals(m.code!.basis, r3.basis!.id);
+  // The default code is empty (no coefficients: the memory of nothing), compact version 3.
+  assertEquals([m.code!.basis, m.code!.values.length], ["0000", 0]);
   assertEquals(m.nodes.length, 1);
-  const bytes = m.toBytes();
+  assertEquals(m.toBytes()[2] & 0x0f, 3);
+  const coded = await r3.compress(TEXT, { coefficients: 16 });
+  assertEquals(coded.code!.basis, r3.basis!.id);
+  const bytes = coded.toBytes();
   assertEquals(bytes[2] & 0x0f, 2); // compact container version 2
   const back = Memory.fromBytes(bytes, { expectModel: r3.fingerprint });
-  assertEquals(Array.from(back.code!.values), Array.from(m.code!.values));
+  assertEquals(Array.from(back.code!.values), Array.from(coded.code!.values));
   assertEquals(await r3.reconstruct(back), TEXT);
+  assertEquals(await r3.reconstruct(Memory.fromBytes(m.toBytes())), TEXT);
   assertEquals(await r3.reconstruct(Memory.fromBytes(bytes)), TEXT); // short fingerprint
   // Smaller than the same memory with every node's slots, and than the document's slots alone.
   const all = await r3.compress(TEXT, { slots: "all" });
@@ -182,10 +186,9 @@ Deno.test("code: a code memory written by this version is pinned and keeps decod
     btoa(String.fromCharCode(...(await r3.compress(text, { coefficients: 16 })).toBytes())),
     b64,
   );
-  // The default (a code of no values), pinned too (2026-12-02).
-  const def =
-    "sxoi5GcdnQIgSj9q/gBHHY+8Ab8leFc5U5oewuBSjpegpIEcs56ZCA+ujCqCoqdZeDDmJhCuK1grkqIRsbo" +
-    "+JDgLUSRFAqF050gVcfzRCxrPgEM9zcs=";
+  // The default (the empty code, compact version 3), pinned too (2026-12-02).
+  const def = "sxoj5GcdnQIgSj9HHY+8Ab8leFc5U5oewuBSjpegpIEcs56ZCA+ujCqCoqdZeDDmJhCuK1grkqIRsbo" +
+    "+JDgLUSRFAqF050gVcfzRCxrPgE0DIto=";
   assertEquals(btoa(String.fromCharCode(...(await r3.compress(text)).toBytes())), def);
   assertEquals(
     await r3.reconstruct(Memory.fromBytes(Uint8Array.from(atob(def), (c) => c.charCodeAt(0)))),

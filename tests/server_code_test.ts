@@ -21,7 +21,8 @@ Deno.test("server default: code memories, smaller than slots all, exact, searcha
     assertEquals(res.status, 200);
     const { memory, stats } = await res.json();
     const bytes = fromBase64(memory);
-    assertEquals([bytes[0], bytes[1], bytes[2] & 0x0f], [0xb3, 0x1a, 2]); // compact, version 2
+    // Compact, version 3: a code memory whose code is empty (no coefficients stored).
+    assertEquals([bytes[0], bytes[1], bytes[2] & 0x0f], [0xb3, 0x1a, 3]);
     assertEquals(stats.bytes, bytes.length);
     assertEquals(stats.nodes, { document: 1, paragraph: 2, sentence: 3 }); // the derived tree
     const all = await (await t.app.request("/v1/compress", json({ text: TEXT, slots: "all" })))

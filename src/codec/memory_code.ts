@@ -1,11 +1,13 @@
 /**
  * The memory-code section of a compact `.r3m` (container version 2): the document memory as a
  * few 4-bit coefficients over the model's memory basis (`./memory_basis.ts`). Layout:
- * `basis id (2 bytes) | count (u8, 0 … 255) | count nibbles, two per byte, low nibble first`;
+ * `basis id (2 bytes) | count (u8, 1 … 255) | count nibbles, two per byte, low nibble first`;
  * a value is 4-bit two's complement (-8 … 7); with an odd count the last high nibble is 0.
- * A code of **no** values stands for the memory of nothing (the model's initial memory): the
- * writer stored no memory because coding against one cost more than it saved (`docs/FORMAT.md`,
- * "Memory code"); such a code needs no basis to decode.
+ *
+ * The **empty code** ({@linkcode EMPTY_CODE}: no values, basis `"0000"`) stands for the memory of
+ * nothing (the model's initial memory): the writer stored no memory because coding against one
+ * cost more than it saved (`docs/FORMAT.md`, "Memory code"). It needs no basis to decode and has
+ * no section: the containers say it with a version or kind of its own.
  *
  * @example
  * ```ts
@@ -28,12 +30,39 @@ import { CODE_MAX, CODE_MIN, MAX_COMPONENTS } from "./memory_basis.ts";
 export interface MemoryCode {
   /** Id of the basis (4 lower-case hex characters, `MemoryBasis.id`). */
   basis: string;
-  /** The coefficients, 0 … 255 values in -8 … 7 (none: the memory of nothing). */
+  /** The coefficients, 1 … 255 values in -8 … 7; none in the empty code. */
   values: Int8Array;
 }
 
 /**
- * Bytes of the code section (0 without a code).
+ * The empty code: no coefficients, the memory of nothing (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { EMPTY_CODE, isEmptyCode } from "./memory_code.ts";
+ * console.log(EMPTY_CODE.basis, EMPTY_CODE.values.length, isEmptyCode(EMPTY_CODE)); // 0000 0 true
+ * ```
+ */
+export const EMPTY_CODE: Readonly<MemoryCode> = Object.freeze({
+  basis: "0000",
+  values: new Int8Array(0),
+});
+
+/**
+ * Whether `code` is the empty code (no coefficients).
+ *
+ * @example
+ * ```ts
+ * import { isEmptyCode } from "./memory_code.ts";
+ * console.log(isEmptyCode(undefined), isEmptyCode({ basis: "0000", values: new Int8Array(0) })); // false true
+ * ```
+ */
+export function isEmptyCode(code: MemoryCode | undefined): boolean {
+  return code !== undefined && code.values.length === 0;
+}
+
+/**
+ * Bytes of the code section (0 without a code, and for the empty code, which has none).
  *
  * @example
  * ```ts
@@ -42,7 +71,7 @@ export interface MemoryCode {
  * ```
  */
 export function codeSize(code: MemoryCode | undefined): number {
-  return code ? 3 + Math.ceil(code.values.length / 2) : 0;
+  return code && code.values.length > 0 ? 3 + Math.ceil(code.values.length / 2) : 0;
 }
 
 /**
@@ -71,8 +100,8 @@ export function writeCode(w: ByteWriter, code: MemoryCode): void {
 /**
  * Reads a code section.
  *
- * @throws {FormatError} When it is truncated or not canonical (odd count with a non-zero last
- *   high nibble).
+ * @throws {FormatError} When it is truncated, empty (the empty code has no section), or not
+ *   canonical (odd count with a non-zero last high nibble).
  *
  * @example
  * ```ts
@@ -87,6 +116,7 @@ export function readCode(r: ByteReader): MemoryCode {
   const basis = hex(r.buf.subarray(r.pos, r.pos + 2));
   r.pos += 2;
   const n = r.buf[r.pos++];
+  if (n === 0) throw new FormatError(`The memory code is empty`);
   const bytes = Math.ceil(n / 2);
   r.need(bytes, `A memory code of ${n} values`);
   const values = new Int8Array(n);
@@ -118,6 +148,9 @@ export function codeProblem(code: unknown): string | null {
   }
   if (!(values instanceof Int8Array) || values.length > MAX_COMPONENTS) {
     return `code.values must be an Int8Array of 0..${MAX_COMPONENTS} values`;
+  }
+  if (values.length === 0 && basis !== EMPTY_CODE.basis) {
+    return `the empty code (no values) has basis "${EMPTY_CODE.basis}", got "${basis}"`;
   }
   for (const v of values) {
     if (v < CODE_MIN || v > CODE_MAX) return `code values must be in -8..7, got ${v}`;

@@ -46,7 +46,7 @@ import {
 } from "./byte_io.ts";
 import { crc32 } from "./crc32.ts";
 import type { MemoryData } from "./memory_data.ts";
-import { codeSize, readCode, writeCode } from "./memory_code.ts";
+import { codeSize, EMPTY_CODE, isEmptyCode, readCode, writeCode } from "./memory_code.ts";
 
 /** The two bytes a compact `.r3m` starts with: `0xB3` ("³" in Latin-1) and `0x1A`. */
 export const COMPACT_MAGIC: Uint8Array = new Uint8Array([0xb3, 0x1a]);
@@ -57,6 +57,11 @@ export const COMPACT_MAGIC: Uint8Array = new Uint8Array([0xb3, 0x1a]);
 export const COMPACT_VERSION = 1;
 /** The compact container version of files that carry a memory code (`MemoryData.code`). */
 export const COMPACT_CODE_VERSION = 2;
+/**
+ * The compact container version of code memories whose code is the empty code (no coefficients,
+ * no code section: otherwise version 1's layout). Written since 2026-12-02.
+ */
+export const COMPACT_EMPTY_CODE_VERSION = 3;
 /** Bytes of the model fingerprint a compact file keeps (a prefix of the SHA-256). */
 export const SHORT_FINGERPRINT_BYTES = 4;
 /** Byte-2 flag: a meta section follows the counts. */
@@ -115,7 +120,12 @@ export function encodeCompact(data: MemoryData): Uint8Array {
   const out = new Uint8Array(compactSize(data));
   const w = new ByteWriter(out);
   w.bytes(COMPACT_MAGIC);
-  out[w.pos++] = (data.code ? COMPACT_CODE_VERSION : COMPACT_VERSION) |
+  const version = !data.code
+    ? COMPACT_VERSION
+    : isEmptyCode(data.code)
+    ? COMPACT_EMPTY_CODE_VERSION
+    : COMPACT_CODE_VERSION;
+  out[w.pos++] = version |
     (meta.length > 0 ? FLAG_META : 0) | (data.residual!.cache ? FLAG_CACHE : 0);
   writeHex(data.modelFingerprint.slice(0, 2 * SHORT_FINGERPRINT_BYTES), out, w.pos);
   w.pos += SHORT_FINGERPRINT_BYTES;
@@ -123,7 +133,7 @@ export function encodeCompact(data: MemoryData): Uint8Array {
   w.varint(data.dim);
   w.varint(data.textBytes);
   w.varint(data.tokenCount);
-  if (data.code) writeCode(w, data.code);
+  if (data.code && !isEmptyCode(data.code)) writeCode(w, data.code);
   if (meta.length > 0) writeMeta(w, meta);
   w.bytes(data.residual!.bytes);
   const end = out.length - CRC_BYTES;
@@ -160,10 +170,13 @@ export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryDa
   const len = bytes.length;
   if (len < 3) throw new FormatError(`Truncated compact .r3m file: ${len} bytes`);
   const version = bytes[2] & 0x0f;
-  if (version !== COMPACT_VERSION && version !== COMPACT_CODE_VERSION) {
+  if (
+    version !== COMPACT_VERSION && version !== COMPACT_CODE_VERSION &&
+    version !== COMPACT_EMPTY_CODE_VERSION
+  ) {
     throw new FormatError(
       `Unsupported compact .r3m version ${version}: this reader supports versions ` +
-        `${COMPACT_VERSION} and ${COMPACT_CODE_VERSION}`,
+        `${COMPACT_VERSION} to ${COMPACT_EMPTY_CODE_VERSION}`,
     );
   }
   if ((bytes[2] & ~(0x0f | FLAG_META | FLAG_CACHE)) !== 0) {
@@ -211,6 +224,9 @@ export function decodeCompact(bytes: Uint8Array, expectModel?: string): MemoryDa
     residual: { codedTokens: tokenCount, bytes: new Uint8Array(0) },
   };
   if (version === COMPACT_CODE_VERSION) data.code = readCode(r);
+  if (version === COMPACT_EMPTY_CODE_VERSION) {
+    data.code = { ...EMPTY_CODE, values: new Int8Array(0) };
+  }
   if (bytes[2] & FLAG_CACHE) data.residual!.cache = true;
   if (bytes[2] & FLAG_META) data.meta = readMeta(r);
   data.residual!.bytes = bytes.slice(r.pos, end);

@@ -3,12 +3,14 @@
  * `R3Mem.append` (`../append.ts`) a conversation whose every turn decodes on its own. The
  * document node holds the conversation's recurrent memory; each paragraph node is one turn,
  * and the residual is the turns' streams back to back, each coded from the start of its turn
- * against the memory the turn names: its own int8 slots, or a memory code over the model's
- * basis stored here. Layout (per turn, in node order, after the residual section):
+ * against the memory the turn names: its own int8 slots, a memory code over the model's basis
+ * stored here, or no memory (the empty code). Layout (per turn, in node order, after the
+ * residual section):
  *
  * ```
  * varint  streamBytes   bytes of this turn's residual stream
- * u8      kind          0: coded against the node's int8 slots; 1: a memory code follows
+ * u8      kind          0: coded against the node's int8 slots; 1: a memory code follows;
+ *                       2: coded against no memory (the empty code; since 2026-12-02)
  * [code]                kind 1: basis id (2 bytes), count (u8), count nibbles (./memory_code.ts)
  * ```
  *
@@ -26,7 +28,14 @@
  */
 import { FormatError } from "../errors.ts";
 import { type ByteReader, type ByteWriter, varintSize } from "./byte_io.ts";
-import { codeProblem, codeSize, readCode, writeCode } from "./memory_code.ts";
+import {
+  codeProblem,
+  codeSize,
+  EMPTY_CODE,
+  isEmptyCode,
+  readCode,
+  writeCode,
+} from "./memory_code.ts";
 import type { MemoryData, MemoryTurn } from "./memory_data.ts";
 
 /** Header flag bit of the full container: a turns section follows the residual. */
@@ -34,6 +43,7 @@ export const FLAG_TURNS = 8;
 
 const KIND_SLOTS = 0;
 const KIND_CODE = 1;
+const KIND_NONE = 2;
 
 /**
  * Bytes of the turns section.
@@ -65,8 +75,8 @@ export function turnsSize(turns: readonly MemoryTurn[]): number {
 export function writeTurns(w: ByteWriter, turns: readonly MemoryTurn[]): void {
   for (const t of turns) {
     w.varint(t.streamBytes);
-    w.buf[w.pos++] = t.code ? KIND_CODE : KIND_SLOTS;
-    if (t.code) writeCode(w, t.code);
+    w.buf[w.pos++] = !t.code ? KIND_SLOTS : isEmptyCode(t.code) ? KIND_NONE : KIND_CODE;
+    if (t.code && !isEmptyCode(t.code)) writeCode(w, t.code);
   }
 }
 
@@ -93,7 +103,9 @@ export function readTurns(r: ByteReader, count: number): MemoryTurn[] {
     const kind = r.u8("turn memory kind", i + 1);
     if (kind === KIND_SLOTS) turns[i] = { streamBytes };
     else if (kind === KIND_CODE) turns[i] = { streamBytes, code: readCode(r) };
-    else throw new FormatError(`Turn ${i}: unknown memory kind ${kind}`);
+    else if (kind === KIND_NONE) {
+      turns[i] = { streamBytes, code: { ...EMPTY_CODE, values: new Int8Array(0) } };
+    } else throw new FormatError(`Turn ${i}: unknown memory kind ${kind}`);
   }
   return turns;
 }

@@ -16,10 +16,11 @@
  *   one `compress` of the conversation so far would spend on the turn; no random access);
  *
  * These leave out what a turn stores beside its stream (the code it was coded against, 11 bytes
- * for 16 coefficients against 3 for none), which on short turns outweighs what the memory saves;
- * the stored sizes (`sizes`) count every byte, for `append`'s default (`condition: "best"`: the
+ * for 16 coefficients against nothing for none), which on short turns outweighs what the memory
+ * saves; the stored sizes (`sizes`) count every byte, for `append`'s default (`condition:
+ * "none"`), for `condition: "best"` (the
  * shorter of no memory and a 2-coefficient code of the conversation's memory), for
- * `condition: "conversation"` and for `condition: "none"`.
+ * and for `condition: "conversation"`.
  *
  * And how far back the memory remembers: for lags `L`, the turn `N − L` decoded teacher-forced
  * from the memory after `N` turns (int8, as the document node stores it), beside the same turn
@@ -57,8 +58,8 @@ export interface ConversationReport {
   by_position: ({ from: number; to: number; turns: number } & TurnBits)[];
   /**
    * Stored sizes: `append_bytes`, the conversations' `.r3m` files as `append` writes them by
-   * default (`condition: "best"`), `append_conversation_bytes` and `append_none_bytes` with
-   * `condition: "conversation"` and `"none"`; `separate_bytes`, each
+   * default (`condition: "none"`), `append_conversation_bytes` and `append_best_bytes` with
+   * `condition: "conversation"` and `"best"`; `separate_bytes`, each
    * turn's default `compress` on its own; `state_bytes`, the recurrent memory (one node of int8
    * slots, whatever the length); `turn_overhead_bytes`, what a turn adds beyond its stream
    * (code, node-table entry, stream length), per turn.
@@ -66,7 +67,7 @@ export interface ConversationReport {
   sizes: {
     append_bytes: number;
     append_conversation_bytes: number;
-    append_none_bytes: number;
+    append_best_bytes: number;
     separate_bytes: number;
     state_bytes: number;
     turn_overhead_bytes: number;
@@ -189,7 +190,7 @@ function newTally() {
     turns: 0,
     appendBytes: 0,
     conversationBytes: 0,
-    noneBytes: 0,
+    bestBytes: 0,
     separateBytes: 0,
     overhead: 0,
     stateBytes: 0,
@@ -226,7 +227,7 @@ async function measureConversation(
   let history: number[] = [];
   let memory: Memory | null = null;
   let withMemory: Memory | null = null;
-  let none: Memory | null = null;
+  let best: Memory | null = null;
   for (const [i, ids] of seqs.entries()) {
     // What append computes: the recurrent memory through the int8 document node.
     const before = state;
@@ -239,7 +240,7 @@ async function measureConversation(
     const grown: number = memory?.byteLength ?? 0;
     memory = await r3.append(memory, conv[i]);
     withMemory = await r3.append(withMemory, conv[i], { condition: "conversation" });
-    none = await r3.append(none, conv[i], { condition: "none" });
+    best = await r3.append(best, conv[i], { condition: "best" });
     if (i > 0) acc.overhead += memory.byteLength - grown - memory.data.turns![i].streamBytes;
     acc.separateBytes += r3.compressSync(conv[i]).byteLength;
     if (i > 0) {
@@ -250,7 +251,7 @@ async function measureConversation(
   }
   acc.appendBytes += memory!.byteLength;
   acc.conversationBytes += withMemory!.byteLength;
-  acc.noneBytes += none!.byteLength;
+  acc.bestBytes += best!.byteLength;
   acc.stateBytes = S * (D + 4);
   measureRecall(m, conv, seqs, states, acc);
 }
@@ -339,7 +340,7 @@ function conversationReport(conversations: number, acc: Tally): ConversationRepo
     sizes: {
       append_bytes: acc.appendBytes,
       append_conversation_bytes: acc.conversationBytes,
-      append_none_bytes: acc.noneBytes,
+      append_best_bytes: acc.bestBytes,
       separate_bytes: acc.separateBytes,
       state_bytes: acc.stateBytes,
       turn_overhead_bytes: acc.overhead / acc.turns,
@@ -367,7 +368,7 @@ export function formatConversation(c: ConversationReport): string[] {
     row("all", c.bpb),
     ...c.by_position.map((p) => row(`${p.from}-${p.to} (${p.turns})`, p)),
     `  stored: append ${c.sizes.append_bytes} B (condition conversation ` +
-    `${c.sizes.append_conversation_bytes} B, none ${c.sizes.append_none_bytes} B), ` +
+    `${c.sizes.append_conversation_bytes} B, best ${c.sizes.append_best_bytes} B), ` +
     `each turn compressed alone ${c.sizes.separate_bytes} B; ` +
     `state ${c.sizes.state_bytes} B, ${
       n(c.sizes.turn_overhead_bytes, 1)
