@@ -1,6 +1,7 @@
 /**
  * Load test of the HTTP server on loopback: requests/s and p50/p99 latency for compressing
- * 1 KB messages and for search (hybrid, and memory keys alone), with the error count; then the
+ * 1 KB messages, for search (hybrid, and memory keys alone) and for appending turns to
+ * conversations, with the error count; then the
  * mixed run (`./_mixed.ts`): `--mixed-count` documents of `--mixed-bytes` stored at once while
  * 1 KB compressions keep coming, with the server's peak RSS. A bounded run: a fixed number of
  * requests per scenario and time caps.
@@ -327,6 +328,36 @@ async function main(): Promise<void> {
           options.concurrency,
           options.timeCapS,
           (i) => post("/v1/search", { query: queries[i % queries.length], k: 5, mode }),
+        ),
+      );
+    }
+    // Conversation appends: as many conversations as requests in flight, each appended to by
+    // one request at a time (racing turns of one conversation retry and may end in 409: that
+    // is measured by the tests, not here), short turns of ~256 bytes.
+    const conversations: string[] = [];
+    for (let i = 0; i < options.concurrency; i++) {
+      const res = await fetch(`${url}/v1/conversations`, { method: "POST", headers, body: "{}" });
+      if (res.ok) conversations.push((await res.json()).id);
+      else await res.arrayBuffer();
+    }
+    if (conversations.length > 0) {
+      results.push(
+        await runScenario(
+          `append a 256 B turn (${conversations.length} conversations)`,
+          options.requests,
+          options.concurrency,
+          options.timeCapS,
+          async (i) => {
+            const id = conversations.pop()!; // one is free: no more requests than lanes
+            try {
+              return await post(`/v1/conversations/${id}/turns`, {
+                role: i % 2 ? "assistant" : "user",
+                text: message(40_000 + i, 256),
+              });
+            } finally {
+              conversations.push(id);
+            }
+          },
         ),
       );
     }
