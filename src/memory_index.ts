@@ -48,14 +48,14 @@ export class MemoryIndex {
   /** The memory's nodes, or a code memory's derived tree (see `R3Mem.tree`). */
   tree(memory: Memory): readonly MemoryNode[] {
     if (!memory.code) return memory.nodes;
-    return this.#derived(memory).nodes;
+    return this.derived(memory).nodes;
   }
 
   /** One search key (or null) per node of {@link tree} (see `R3Mem.nodeKeys`). */
   nodeKeys(memory: Memory): (Float32Array | null)[] {
     if (!memory.code) return memory.nodes.map((n) => nodeKey(n, this.#core.config.dim));
     let keys = this.#keys.get(memory);
-    if (!keys) this.#keys.set(memory, keys = this.#core.derivedKeys(this.#derived(memory)));
+    if (!keys) this.#keys.set(memory, keys = this.#core.derivedKeys(this.derived(memory)));
     return keys;
   }
 
@@ -68,7 +68,7 @@ export class MemoryIndex {
       terms = null;
       if (exact && searchable) {
         const text = this.#texts.get(memory) ??
-          [...reconstructPieces(this.#core, memory, {}, (m) => this.tree(m))].join("");
+          [...reconstructPieces(this.#core, memory, {}, (m) => this.derived(m))].join("");
         terms = lexicalTermsOf(this.tree(memory), text);
       }
       this.#lexical.set(memory, terms);
@@ -76,8 +76,8 @@ export class MemoryIndex {
     return terms;
   }
 
-  // The tree and tokens of a code memory: kept from compress, or decoded once.
-  #derived(memory: Memory): DerivedTree {
+  /** The tree and tokens of a code memory: kept from compress, or decoded once. */
+  derived(memory: Memory): DerivedTree {
     let tree = this.#trees.get(memory);
     if (!tree) this.#trees.set(memory, tree = decodeDerivedTree(this.#core, memory));
     return tree;

@@ -290,7 +290,7 @@ export class R3Mem {
   // The text of a reconstruction, piece by piece (synchronously).
   #pieces(memory: Memory, options: ReconstructOptions): Generator<string, void, undefined> {
     this.#core.checkMemory(memory);
-    return reconstructPieces(this.#core, memory, options, (m) => this.tree(m));
+    return reconstructPieces(this.#core, memory, options, (m) => this.#index.derived(m));
   }
 
   /**

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Memory, MemoryNode } from "./codec/memory.ts";
+import type { Memory } from "./codec/memory.ts";
 import { buildTree } from "./codec/memory_tree.ts";
 import { decodeResidual } from "./codec/residual_coder.ts";
 import { turnTexts } from "./append.ts";
@@ -22,7 +22,7 @@ import type { ReconstructOptions } from "./r3mem_options.ts";
  * @param core The model.
  * @param memory A memory this model wrote.
  * @param options Which node; greedy or exact.
- * @param tree The memory's full tree (`R3Mem.tree`: a code memory's is derived from its text).
+ * @param derived A code memory's derived tree and tokens (kept with the memory by the caller).
  * @throws {InputError} For a node that does not exist or has no memory to decode greedily.
  *
  * @example
@@ -38,7 +38,7 @@ export function* reconstructPieces(
   core: ModelCore,
   memory: Memory,
   options: ReconstructOptions,
-  tree: (memory: Memory) => readonly MemoryNode[],
+  derived: (memory: Memory) => DerivedTree,
 ): Generator<string, void, undefined> {
   const index = options.node ?? 0;
   if (memory.code && options.greedy && index !== 0) {
@@ -47,8 +47,16 @@ export function* reconstructPieces(
         `reconstruct it exactly, without greedy`,
     );
   }
-  // A code memory's paragraphs and sentences are derived from its text (decoded once).
-  const nodes = memory.code && index !== 0 ? tree(memory) : memory.nodes;
+  // A code memory's paragraphs and sentences are derived from its text (decoded once, kept);
+  // a node's text is then its tokens there, with no second decoding pass.
+  if (memory.code && index !== 0 && !options.greedy) {
+    const text = derivedNodeText(core, derived(memory), index);
+    if (text !== null) {
+      if (text) yield text;
+      return;
+    }
+  }
+  const nodes = memory.code && index !== 0 ? derived(memory).nodes : memory.nodes;
   const node = nodes[index];
   if (!node) {
     throw new InputError(`Node ${index} does not exist (the memory has ${nodes.length})`);
@@ -111,6 +119,25 @@ export function decodeDerivedTree(core: ModelCore, memory: Memory): DerivedTree 
     throw new FormatError(`The memory's text does not give back its own tokens: damaged`);
   }
   return { nodes: built.nodes, ids: Int32Array.from(ids) };
+}
+
+/**
+ * The exact text of node `index` of a code memory's derived tree, from the tokens the tree
+ * keeps: finding a paragraph or sentence already decoded the whole text once (the tree is kept
+ * with the memory), so reading it needs no second decoding pass (what search hits read).
+ *
+ * @returns The text, or null when the tree has no node `index`.
+ * @internal
+ */
+export function derivedNodeText(
+  core: ModelCore,
+  derived: DerivedTree,
+  index: number,
+): string | null {
+  const node = derived.nodes[index];
+  if (!node) return null;
+  const ids = Array.from(derived.ids.subarray(node.tokenStart, node.tokenEnd));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(core.bytesOf(ids));
 }
 
 // The sentence nodes under `index` (or the node itself when it has none), in text order.
