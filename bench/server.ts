@@ -14,7 +14,7 @@
  * ```
  *
  * Without `--url` it starts `server.ts` itself on a free port (a random model unless told
- * otherwise) and stops it afterwards: on a Deno KV file in a temporary folder, or with `--store
+ * otherwise; no rate limit) and stops it afterwards: on a Deno KV file in a temporary folder, or with `--store
  * postgres` on `--database-url` (default: a throwaway PostgreSQL 15 cluster, `tests/_postgres.ts`,
  * started for the run and removed after it).
  *
@@ -278,6 +278,8 @@ async function main(): Promise<void> {
     const db = options.store === "postgres" ? await benchDatabase(options.databaseUrl) : undefined;
     const server = await spawnServer({
       env: {
+        // Throughput is measured, not the per-namespace rate limit (50 req/s by default).
+        R3MEM_RATE_LIMIT: "0",
         ...(db ? { R3MEM_DATABASE_URL: db.url } : { R3MEM_KV_PATH: `${dir}/kv/bench.kv` }),
         ...(weights ? { R3MEM_WEIGHTS: weights } : {}),
       },

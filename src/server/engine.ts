@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { decodedMemoriesOf } from "./decoded_memories.ts";
 import type { RefineBudget } from "../refine_budget.ts";
 import { Memory, type MemoryStats } from "../codec/memory.ts";
 import type { R3Mem } from "../r3mem.ts";
@@ -156,7 +157,8 @@ function indexed(r3: R3Mem, memory: Memory, bytes: Uint8Array): Compressed {
 }
 
 /**
- * Reconstructs `.r3m` bytes on the model given: the work shared by both engines.
+ * Reconstructs `.r3m` bytes on the model given: the work shared by both engines. Memories read
+ * recently are kept (`./decoded_memories.ts`).
  *
  * @example
  * ```ts
@@ -175,7 +177,9 @@ export async function* reconstructBytes(
   bytes: Uint8Array,
   options: EngineReconstructOptions,
 ): AsyncGenerator<string, void, undefined> {
-  const memory = Memory.fromBytes(bytes, { expectModel: r3.fingerprint });
+  // The same bytes read again (a memory hit by search before) give the kept memory, whose
+  // derived tree makes a node's text a lookup (./decoded_memories.ts).
+  const memory = decodedMemoriesOf(r3).read(bytes);
   yield* r3.reconstructStream(memory, { node: options.node ?? 0 });
 }
 
