@@ -11,7 +11,7 @@ import type { LexicalTerms } from "../src/search/lexical.ts";
 import { ApiError } from "../src/server/errors.ts";
 import { scopedFilter } from "../src/server/filters.ts";
 import type { SearchKeys } from "../src/server/search_index.ts";
-import type { NewMemory, Store } from "../src/server/store_types.ts";
+import type { MemoryRecord, NewMemory, Store } from "../src/server/store_types.ts";
 
 const STATS: MemoryStats = {
   bytes: 3,
@@ -187,6 +187,16 @@ const CASES: Case[] = [
       seen.push([r.id, r.version, k!.keys[0], (await s.getLexical("a", r.id, r)) !== null]);
     }
     assertEquals(seen, [[one.id, 2, keysOf(0.4).keys[0], false], [two.id, 1, 0.5, true]]);
+    // searchData says which records' search columns to read with the scan (search: those its
+    // cache lacks); the others' are read on demand, and either way they are the same.
+    for (const want of [() => false, () => true, (r: MemoryRecord) => r.id === two.id]) {
+      const again: typeof seen = [];
+      for await (const r of s.records("a", undefined, { searchData: want })) {
+        const k = await s.getKeys("a", r.id, r);
+        again.push([r.id, r.version, k!.keys[0], (await s.getLexical("a", r.id, r)) !== null]);
+      }
+      assertEquals(again, seen);
+    }
   }],
   ["expired memories are invisible at once, then purged", async (s) => {
     const soon = new Date(Date.now() + 400).toISOString();

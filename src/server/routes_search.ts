@@ -63,6 +63,12 @@ export class SearchCache {
     return this.#bytes;
   }
 
+  /** Whether a memory version's keys (and, with `lexical`, its term counts) are held. */
+  holds(ns: string, rec: MemoryRecord, lexical: boolean): boolean {
+    const key = entryKey(ns, rec);
+    return this.#keys.has(key) && (!lexical || this.#lexical.has(key));
+  }
+
   /** A memory version's search keys (null: none stored, or gone). */
   async keys(ns: string, rec: MemoryRecord): Promise<SearchKeys | null> {
     const key = entryKey(ns, rec);
@@ -155,7 +161,9 @@ export function mountSearchRoute(app: R3MemApp, deps: SearchDeps): void {
     const key = mode === "lexical" ? null : await engine.queryKey(query, { signal });
     const top = key && new TopK<MemoryRecord>(key, mode === "keys" ? want : FUSION_DEPTH, only);
     const docs: LexicalDoc<MemoryRecord>[] = [];
-    for await (const rec of store.records(ns, where)) {
+    // The store reads the search columns only of records the cache lacks (./postgres/).
+    const searchData = (rec: MemoryRecord) => !cache.holds(ns, rec, mode !== "keys");
+    for await (const rec of store.records(ns, where, { searchData })) {
       if (rec.model !== engine.fingerprint) continue;
       const keys = await cache.keys(ns, rec);
       if (!keys) continue;

@@ -99,6 +99,16 @@ export interface Page {
   cursor: string | null;
 }
 
+/** Options of {@link Store.records}. */
+export interface RecordsOptions {
+  /**
+   * Which records' search keys and term counts to read along with the scan (for `getKeys` and
+   * `getLexical` right after): search passes the ones its cache lacks. Default: every record's.
+   * A store may read them all anyway; one that reads fewer saves moving them (PostgreSQL).
+   */
+  searchData?: (rec: MemoryRecord) => boolean;
+}
+
 /**
  * The store the app depends on. Errors a caller can fix are `ApiError`s (`./errors.ts`): a bad
  * cursor (400), a taken id (409), a concurrent update (409).
@@ -130,7 +140,7 @@ export interface Store {
   /** One page of the visible memories that match, oldest first. */
   list(ns: string, options?: ListOptions): Promise<Page>;
   /** Every visible memory that matches, oldest first. */
-  records(ns: string, filter?: Filter): AsyncIterable<MemoryRecord>;
+  records(ns: string, filter?: Filter, options?: RecordsOptions): AsyncIterable<MemoryRecord>;
   /** Deletes a visible memory and all its versions; whether it was there. */
   delete(ns: string, id: string): Promise<boolean>;
   /** Deletes every visible memory that matches (each one atomically); how many. */

@@ -26,12 +26,14 @@ import type {
   MemoryRecord,
   NewMemory,
   Page,
+  RecordsOptions,
   Store,
 } from "../store_types.ts";
 import { storeError } from "./errors.ts";
+import { PgSearchData, runQuery, visibleNow } from "./search_data.ts";
 import { migrate } from "./migrations.ts";
 import { prefilterOf } from "./prefilter.ts";
-import { COLUMNS, copy, type Index, recordOf, type Row } from "./rows.ts";
+import { COLUMNS, copy, recordOf, type Row } from "./rows.ts";
 
 /** Options of {@link PgStore.open}. */
 export interface PgStoreOptions {
@@ -60,7 +62,7 @@ export class PgStore implements Store {
   /** The conversations, in the same database. */
   readonly conversations: PgConversationStore;
   readonly #batch: number;
-  readonly #index = new WeakMap<MemoryRecord, Index>();
+  readonly #search: PgSearchData;
 
   /**
    * A store over a client whose database is migrated ({@link open} does both).
@@ -71,6 +73,7 @@ export class PgStore implements Store {
   constructor(sql: Sql, batchSize = 500) {
     this.sql = sql;
     this.#batch = batchSize;
+    this.#search = new PgSearchData(sql);
     this.conversations = new PgConversationStore(sql);
   }
 
@@ -120,7 +123,7 @@ export class PgStore implements Store {
     };
     const keys = encodeSearchKeys(memory.keys);
     const lexical = memory.lexical ? encodeLexicalTerms(memory.lexical) : null;
-    const taken = await this.#run(() =>
+    const taken = await runQuery(() =>
       this.sql.begin(async (tx) => {
         const rows = await tx`
           INSERT INTO r3mem_memories (ns, id, version, created_at, updated_at, expires_at,
@@ -158,7 +161,7 @@ export class PgStore implements Store {
     const data = change.data;
     const keys = data ? encodeSearchKeys(data.keys) : null;
     const lexical = data?.lexical ? encodeLexicalTerms(data.lexical) : null;
-    return await this.#run(() =>
+    return await runQuery(() =>
       this.sql.begin(async (tx) => {
         const now = Date.now();
         const [row] = await tx<Row[]>`
@@ -197,21 +200,21 @@ export class PgStore implements Store {
 
   /** A visible memory's current record, or null. */
   async get(ns: string, id: string): Promise<MemoryRecord | null> {
-    const rows = await this.#run(() =>
+    const rows = await runQuery(() =>
       this.sql<Row[]>`SELECT ${this.sql(COLUMNS)} FROM r3mem_memories
-        WHERE ns = ${ns} AND id = ${id} AND ${this.#visible()}`
+        WHERE ns = ${ns} AND id = ${id} AND ${visibleNow(this.sql)}`
     );
     return rows.length ? recordOf(rows[0]) : null;
   }
 
   /** Every version of a visible memory, oldest first, or null (read in one statement). */
   async history(ns: string, id: string): Promise<MemoryRecord[] | null> {
-    const rows = await this.#run(() =>
+    const rows = await runQuery(() =>
       this.sql<Row[]>`
         SELECT m.id, m.seq, v.version, m.created_at, v.updated_at, v.expires_at, m.user_id,
           m.agent_id, m.run_id, v.metadata, v.stats, v.model
         FROM r3mem_memories m JOIN r3mem_versions v USING (ns, id)
-        WHERE m.ns = ${ns} AND m.id = ${id} AND ${this.#visible("m.")}
+        WHERE m.ns = ${ns} AND m.id = ${id} AND ${visibleNow(this.sql, "m.")}
         ORDER BY v.version`
     );
     return rows.length ? rows.map(recordOf) : null;
@@ -219,26 +222,26 @@ export class PgStore implements Store {
 
   /** The `.r3m` bytes of a visible memory (current version, or `version`), or null. */
   async getBytes(ns: string, id: string, version?: number): Promise<Uint8Array | null> {
-    const rows = await this.#run(() =>
+    const rows = await runQuery(() =>
       this.sql<{ bytes: Uint8Array }[]>`
         SELECT c.bytes FROM r3mem_memories m
           JOIN r3mem_versions v ON v.ns = m.ns AND v.id = m.id
             AND v.version = coalesce(${version ?? null}::integer, m.version)
           JOIN r3mem_versions c ON c.ns = m.ns AND c.id = m.id AND c.version = v.content
-        WHERE m.ns = ${ns} AND m.id = ${id} AND ${this.#visible("m.")}`
+        WHERE m.ns = ${ns} AND m.id = ${id} AND ${visibleNow(this.sql, "m.")}`
     );
     return rows.length ? copy(rows[0].bytes) : null;
   }
 
   /** A memory's current search keys, or null. `rec`: its record, if read by {@link records}. */
   async getKeys(ns: string, id: string, rec?: MemoryRecord): Promise<SearchKeys | null> {
-    const index = await this.#indexOf(ns, id, rec);
+    const index = await this.#search.of(ns, id, rec);
     return index ? decodeSearchKeys(index.keys) : null;
   }
 
   /** A memory's current term counts, or null (none stored, or gone). */
   async getLexical(ns: string, id: string, rec?: MemoryRecord): Promise<LexicalTerms | null> {
-    const index = await this.#indexOf(ns, id, rec);
+    const index = await this.#search.of(ns, id, rec);
     return index?.lexical ? decodeLexicalTerms(index.lexical) : null;
   }
 
@@ -268,21 +271,37 @@ export class PgStore implements Store {
     return { memories, cursor: memories.length === limit ? String(last) : null };
   }
 
-  /** Every visible record of a namespace that matches, oldest first, with its search columns. */
-  async *records(ns: string, filter?: Filter): AsyncGenerator<MemoryRecord> {
-    for await (const row of this.#scan(ns, filter, true, 0n, this.#batch)) {
-      const rec = recordOf(row);
-      if (!matchesFilter(rec, filter)) continue;
-      const lexical = row.lexical ? copy(row.lexical) : null;
-      this.#index.set(rec, { version: rec.version, keys: copy(row.keys!), lexical });
-      yield rec;
+  /**
+   * Every visible record of a namespace that matches, oldest first. Search columns: with no
+   * `searchData`, every row's come with the scan; with it, only the records it asks for, by a
+   * second query per batch (a search whose cache holds the rest moves no keys: at 10 000
+   * memories the scan took ~0.1 s without them against ~0.7–1.3 s with them).
+   */
+  async *records(
+    ns: string,
+    filter?: Filter,
+    options: RecordsOptions = {},
+  ): AsyncGenerator<MemoryRecord> {
+    const want = options.searchData;
+    for await (const rows of this.#scanBatches(ns, filter, want === undefined, 0n, this.#batch)) {
+      const recs: MemoryRecord[] = [];
+      for (const row of rows) {
+        const rec = recordOf(row);
+        if (!matchesFilter(rec, filter)) continue;
+        if (want === undefined) this.#search.keep(rec, row.keys!, row.lexical ?? null);
+        recs.push(rec);
+      }
+      if (want !== undefined) await this.#search.readMany(ns, recs.filter(want));
+      yield* recs;
     }
   }
 
   /** Deletes a visible memory and all its versions in one statement; whether it was there. */
   async delete(ns: string, id: string): Promise<boolean> {
-    const res = await this.#run(() =>
-      this.sql`DELETE FROM r3mem_memories WHERE ns = ${ns} AND id = ${id} AND ${this.#visible()}`
+    const res = await runQuery(() =>
+      this.sql`DELETE FROM r3mem_memories WHERE ns = ${ns} AND id = ${id} AND ${
+        visibleNow(this.sql)
+      }`
     );
     return res.count > 0;
   }
@@ -294,9 +313,9 @@ export class PgStore implements Store {
     let n = 0;
     for (let i = 0; i < ids.length; i += 1000) {
       const chunk = ids.slice(i, i + 1000);
-      const res = await this.#run(() =>
+      const res = await runQuery(() =>
         this.sql`DELETE FROM r3mem_memories
-          WHERE ns = ${ns} AND id = ANY(${chunk}::text[]) AND ${this.#visible()}`
+          WHERE ns = ${ns} AND id = ANY(${chunk}::text[]) AND ${visibleNow(this.sql)}`
       );
       n += res.count;
     }
@@ -313,7 +332,7 @@ export class PgStore implements Store {
   async purgeExpired(now: number = Date.now()): Promise<number> {
     let n = 0;
     for (;;) {
-      const res = await this.#run(() =>
+      const res = await runQuery(() =>
         this.sql`DELETE FROM r3mem_memories WHERE (ns, id) IN (
           SELECT ns, id FROM r3mem_memories WHERE expires_at <= ${new Date(now)}
           LIMIT 500 FOR UPDATE SKIP LOCKED)`
@@ -334,23 +353,19 @@ export class PgStore implements Store {
     return this.sql.typed(value as never, 114);
   }
 
-  // Runs a query, turning connection failures into 503s.
-  async #run<T>(query: () => Promise<T>): Promise<T> {
-    try {
-      return await query();
-    } catch (e) {
-      throw storeError(e);
-    }
-  }
-
-  #visible(prefix = "") {
-    return this.sql`(${this.sql(prefix + "expires_at")} IS NULL OR ${
-      this.sql(prefix + "expires_at")
-    } > ${new Date()})`;
-  }
-
   // Rows in creation order after `after`, `batch` a query, narrowed by the filter's prefilter.
   async *#scan(ns: string, filter: Filter | undefined, search: boolean, after: bigint, n: number) {
+    for await (const rows of this.#scanBatches(ns, filter, search, after, n)) yield* rows;
+  }
+
+  // The same, a query's rows at a time.
+  async *#scanBatches(
+    ns: string,
+    filter: Filter | undefined,
+    search: boolean,
+    after: bigint,
+    n: number,
+  ) {
     const sql = this.sql;
     const pre = prefilterOf(filter);
     const conds = [
@@ -360,28 +375,15 @@ export class PgStore implements Store {
     const where = conds.reduce((a, c) => sql`${a} AND ${c}`, sql`TRUE`);
     const columns = search ? [...COLUMNS, "keys", "lexical"] : COLUMNS;
     for (;;) {
-      const rows = await this.#run(() =>
+      const rows = await runQuery(() =>
         sql<Row[]>`SELECT ${sql(columns)} FROM r3mem_memories
-          WHERE ns = ${ns} AND seq > ${after.toString()}::bigint AND ${this.#visible()}
+          WHERE ns = ${ns} AND seq > ${after.toString()}::bigint AND ${visibleNow(this.sql)}
             AND ${where}
           ORDER BY seq LIMIT ${n}`
       );
-      for (const row of rows) yield row;
+      yield rows;
       if (rows.length < n) return;
       after = BigInt(rows[rows.length - 1].seq);
     }
-  }
-
-  async #indexOf(ns: string, id: string, rec?: MemoryRecord): Promise<Index | null> {
-    const known = rec && this.#index.get(rec);
-    if (known) return known;
-    const rows = await this.#run(() =>
-      this.sql<{ version: number; keys: Uint8Array; lexical: Uint8Array | null }[]>`
-        SELECT version, keys, lexical FROM r3mem_memories
-        WHERE ns = ${ns} AND id = ${id} AND ${this.#visible()}`
-    );
-    if (!rows.length) return null;
-    const { version, keys, lexical } = rows[0];
-    return { version, keys: copy(keys), lexical: lexical ? copy(lexical) : null };
   }
 }
