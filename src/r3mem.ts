@@ -297,8 +297,8 @@ export class R3Mem {
    * Adds `text` to a conversation memory as a new turn, without decoding or re-reading what is
    * there: the document memory is updated recurrently (the encoder continues from it over the
    * turn's tokens) and stays the same size however long the conversation grows; the turn's
-   * residual is coded against that memory, stored with the turn (a 8–32-byte code, or int8
-   * slots without a memory basis), so every turn reconstructs exactly on its own
+   * residual is coded against no memory by default, or against that memory stored with the turn
+   * (`condition`: a 4-bit code, or int8 slots), so every turn reconstructs exactly on its own
    * (`reconstruct(memory, { node: n })`, node `n` is turn `n − 1`). See `src/append.ts`.
    *
    * @param memory The conversation so far (from `append`), or `null` to start one.
