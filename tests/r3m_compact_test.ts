@@ -232,9 +232,10 @@ Deno.test("compact v2: memory codes round-trip canonically at the planned size",
   assertEquals(new Memory(data).byteLength - new Memory(v1).byteLength, 3 + 8);
 });
 
-Deno.test("compact v2: a file written by this version is pinned and decodes", () => {
-  // A hand-made memory (not model output): 5 coefficients (odd: padded), meta, cache flag.
-  const data: MemoryData = {
+// The hand-made memory of the pinned-file tests (not model output): 12 bytes, 4 tokens, a
+// 3-byte residual coded with the cache; `extra` adds meta and a code.
+function pinnedData(extra: Pick<MemoryData, "meta" | "code">): MemoryData {
+  return {
     modelFingerprint: FP,
     container: "compact",
     slotCount: 8,
@@ -252,9 +253,16 @@ Deno.test("compact v2: a file written by this version is pinned and decodes", ()
       scales: new Float32Array(0),
     }],
     residual: { codedTokens: 4, bytes: new Uint8Array([1, 2, 3]), cache: true },
+    ...extra,
+  };
+}
+
+Deno.test("compact v2: a file written by this version is pinned and decodes", () => {
+  // A hand-made memory (not model output): 5 coefficients (odd: padded), meta, cache flag.
+  const data = pinnedData({
     meta: { k: "v" },
     code: { basis: "4081", values: new Int8Array([-8, 7, 0, -1, 3]) },
-  };
+  });
   const b64 = "sxoyASNFZwiAAQwEQIEFePADAQFrAXYBAgP8ZMAe";
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   assertEquals(btoa(String.fromCharCode(...new Memory(data).toBytes())), b64);
@@ -272,26 +280,7 @@ Deno.test("compact v2: a file written by this version is pinned and decodes", ()
 });
 
 Deno.test("compact v3: the empty code is written as no section, pinned and read back", () => {
-  const data: MemoryData = {
-    modelFingerprint: FP,
-    container: "compact",
-    slotCount: 8,
-    dim: 128,
-    textBytes: 12,
-    tokenCount: 4,
-    nodes: [{
-      level: "document",
-      parent: -1,
-      byteStart: 0,
-      byteEnd: 12,
-      tokenStart: 0,
-      tokenEnd: 4,
-      slots: new Int8Array(0),
-      scales: new Float32Array(0),
-    }],
-    residual: { codedTokens: 4, bytes: new Uint8Array([1, 2, 3]), cache: true },
-    code: { basis: "0000", values: new Int8Array(0) },
-  };
+  const data = pinnedData({ code: { basis: "0000", values: new Int8Array(0) } });
   const bytes = new Memory(data).toBytes();
   // Version 1's bytes but for the version: no code section at all.
   const v1 = new Memory({ ...data, code: undefined }).toBytes();

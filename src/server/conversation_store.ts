@@ -166,6 +166,26 @@ export function newTurn(
 }
 
 /**
+ * The conflict every store gives when a turn lost {@link MAX_APPEND_ATTEMPTS} races in a row.
+ *
+ * @param id The conversation.
+ * @returns A 409 `conflict` error.
+ *
+ * @example
+ * ```ts
+ * import { appendRacesLost } from "./conversation_store.ts";
+ * console.log(appendRacesLost("c1").status); // 409
+ * ```
+ */
+export function appendRacesLost(id: string): ApiError {
+  return new ApiError(
+    409,
+    "conflict",
+    `Conversation ${id} changed ${MAX_APPEND_ATTEMPTS} times while this turn was computed; retry`,
+  );
+}
+
+/**
  * Turns the too-large error every store gives for a turn's memory over {@link MAX_TURN_BYTES}.
  *
  * @param bytes The turn memory's size.
@@ -273,11 +293,7 @@ export class KvConversationStore implements ConversationStore {
       }
       if ((await op.commit()).ok) return turn;
     }
-    throw new ApiError(
-      409,
-      "conflict",
-      `Conversation ${id} changed ${MAX_APPEND_ATTEMPTS} times while this turn was computed; retry`,
-    );
+    throw appendRacesLost(id);
   }
 
   /** Turns `from …` (at most `limit`), in order, and the number of the next one (or null). */

@@ -14,6 +14,7 @@
  */
 import type { Sql } from "postgres";
 import {
+  appendRacesLost,
   type ConversationRecord,
   type ConversationStore,
   MAX_APPEND_ATTEMPTS,
@@ -144,11 +145,7 @@ export class PgConversationStore implements ConversationStore {
       );
       if (won) return turn;
     }
-    throw new ApiError(
-      409,
-      "conflict",
-      `Conversation ${id} changed ${MAX_APPEND_ATTEMPTS} times while this turn was computed; retry`,
-    );
+    throw appendRacesLost(id);
   }
 
   /** Turns `from …` (at most `limit`), in order, and the number of the next one (or null). */
